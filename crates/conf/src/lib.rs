@@ -1,0 +1,1 @@
+//! weir-conf (placeholder until its helper lands)

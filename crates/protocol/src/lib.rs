@@ -1,0 +1,1 @@
+//! weir-protocol (placeholder until its helper lands)

@@ -1,0 +1,1 @@
+//! weir-subject (placeholder until its helper lands)
