@@ -1,0 +1,74 @@
+//! Server options: the merged result of defaults, the config file and command-line flags.
+//! Field names follow nats-server's option names; units are last in names.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Credentials for the single-user or token `authorization` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authorization {
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+}
+
+/// Everything that shapes a running server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Interface for client connections (`-a`, `host`, `listen`).
+    pub host: String,
+    /// Client port (`-p`, `port`); 0 picks an ephemeral port.
+    pub port: u16,
+    pub server_name: Option<String>,
+    pub max_payload_bytes: usize,
+    pub max_control_line_bytes: usize,
+    pub max_connections: usize,
+    /// Outbound bytes buffered for one client before it is cut off as a slow consumer.
+    pub max_pending_bytes: usize,
+    pub ping_interval: Duration,
+    pub ping_max: u32,
+    pub write_deadline: Duration,
+    pub auth_timeout: Duration,
+    /// Monitoring HTTP port (`-m`); `Some(0)` picks an ephemeral port.
+    pub http_port: Option<u16>,
+    pub http_host: Option<String>,
+    pub jetstream: bool,
+    pub store_dir: Option<PathBuf>,
+    pub authorization: Authorization,
+    pub pid_file: Option<PathBuf>,
+    pub ports_file_dir: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+    pub debug: bool,
+    pub trace: bool,
+    /// Grace period of lame duck mode.
+    pub lame_duck_duration: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            host: "0.0.0.0".to_string(),
+            port: 4222,
+            server_name: None,
+            max_payload_bytes: 1024 * 1024,
+            max_control_line_bytes: 4096,
+            max_connections: 64 * 1024,
+            max_pending_bytes: 64 * 1024 * 1024,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            write_deadline: Duration::from_secs(10),
+            auth_timeout: Duration::from_secs(2),
+            http_port: None,
+            http_host: None,
+            jetstream: false,
+            store_dir: None,
+            authorization: Authorization::default(),
+            pid_file: None,
+            ports_file_dir: None,
+            log_file: None,
+            debug: false,
+            trace: false,
+            lame_duck_duration: Duration::from_secs(120),
+        }
+    }
+}
