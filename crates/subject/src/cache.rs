@@ -1,0 +1,234 @@
+//! Bounded match cache: literal subject -> `Arc<Matches>`.
+//!
+//! Readers hold only `&self` (the index sits behind a `RwLock` read guard on
+//! the publish path), so the cache uses interior mutability split into
+//! cache-line-padded shards to keep concurrent publishers off one lock. The
+//! subject is hashed once; that hash picks the shard and probes its table.
+//! Mutation of the index takes `&mut self`, so patching on insert/remove goes
+//! through `Mutex::get_mut` with no locking and can never race a reader.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hashbrown::{DefaultHashBuilder, HashTable};
+use parking_lot::Mutex;
+
+use crate::matching::matches;
+use crate::result::Matches;
+use crate::validate::is_literal;
+
+/// Power of two so the shard is a mask of the hash.
+const SHARD_COUNT: usize = 16;
+
+/// Subjects longer than this are matched but not cached, so hostile
+/// publishers cannot make the bounded entry count unbounded in bytes.
+pub(crate) const MAX_CACHED_SUBJECT_BYTES: usize = 256;
+
+struct Entry<T> {
+    hash: u64,
+    subject: Box<[u8]>,
+    matches: Arc<Matches<T>>,
+}
+
+struct Shard<T> {
+    table: HashTable<Entry<T>>,
+    hits: u64,
+    misses: u64,
+    /// Rotates which quarter of the hash space the next eviction drops.
+    eviction_round: u64,
+}
+
+/// 128 bytes covers the adjacent-line prefetcher on x86 as well.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+pub(crate) struct MatchCache<T> {
+    hasher: DefaultHashBuilder,
+    shards: Box<[Padded<Mutex<Shard<T>>>]>,
+    /// 0 disables caching.
+    shard_capacity: usize,
+}
+
+/// Outcome of a lookup; a miss carries the hash so `put` need not rehash.
+pub(crate) enum Lookup<T> {
+    Hit(Arc<Matches<T>>),
+    Miss(u64),
+    Uncacheable,
+}
+
+#[derive(Default)]
+pub(crate) struct CacheCounters {
+    pub(crate) entries: usize,
+    pub(crate) hits: u64,
+    pub(crate) misses: u64,
+}
+
+impl<T> MatchCache<T> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let shards = (0..SHARD_COUNT)
+            .map(|_| {
+                Padded(Mutex::new(Shard {
+                    table: HashTable::new(),
+                    hits: 0,
+                    misses: 0,
+                    eviction_round: 0,
+                }))
+            })
+            .collect();
+        Self {
+            hasher: DefaultHashBuilder::default(),
+            shards,
+            shard_capacity: capacity.div_ceil(SHARD_COUNT),
+        }
+    }
+
+    fn shard_of(&self, hash: u64) -> &Mutex<Shard<T>> {
+        // Middle bits: hashbrown uses the low bits for buckets and the top 7
+        // for control bytes, so these are independent of both.
+        &self.shards[(hash >> 32) as usize & (SHARD_COUNT - 1)].0
+    }
+
+    pub(crate) fn get(&self, subject: &[u8]) -> Lookup<T> {
+        if self.shard_capacity == 0 || subject.len() > MAX_CACHED_SUBJECT_BYTES {
+            return Lookup::Uncacheable;
+        }
+        let hash = self.hasher.hash_one(subject);
+        let mut shard = self.shard_of(hash).lock();
+        let found = shard
+            .table
+            .find(hash, |e| *e.subject == *subject)
+            .map(|e| Arc::clone(&e.matches));
+        match found {
+            Some(matches) => {
+                shard.hits += 1;
+                Lookup::Hit(matches)
+            }
+            None => {
+                shard.misses += 1;
+                Lookup::Miss(hash)
+            }
+        }
+    }
+
+    /// Stores a freshly computed result for `subject` (hashed by `get`).
+    pub(crate) fn put(&self, hash: u64, subject: &[u8], matches: Arc<Matches<T>>) {
+        debug_assert_eq!(hash, self.hasher.hash_one(subject));
+        let mut shard = self.shard_of(hash).lock();
+        let shard = &mut *shard;
+        // A concurrent reader may have computed the same subject meanwhile;
+        // both results came from the same immutable trie, so keep the first.
+        if shard.table.find(hash, |e| *e.subject == *subject).is_some() {
+            return;
+        }
+        if shard.table.len() >= self.shard_capacity {
+            shard.evict_below(self.shard_capacity);
+        }
+        shard.table.insert_unique(
+            hash,
+            Entry {
+                hash,
+                subject: subject.into(),
+                matches,
+            },
+            |e| e.hash,
+        );
+    }
+
+    pub(crate) fn counters(&self) -> CacheCounters {
+        let mut total = CacheCounters::default();
+        for shard in self.shards.iter() {
+            let shard = shard.0.lock();
+            total.entries += shard.table.len();
+            total.hits += shard.hits;
+            total.misses += shard.misses;
+        }
+        total
+    }
+}
+
+impl<T> Shard<T> {
+    /// Drops arbitrary entries (a quarter of the hash space per round) until
+    /// there is room for one more. Cheap and bounded: at most four rounds
+    /// over a table of `capacity` entries.
+    fn evict_below(&mut self, capacity: usize) {
+        while self.table.len() >= capacity {
+            let quarter = self.eviction_round & 3;
+            self.eviction_round = self.eviction_round.wrapping_add(1);
+            self.table.retain(|e| (e.hash >> 48) & 3 != quarter);
+        }
+    }
+}
+
+impl<T: Clone + PartialEq> MatchCache<T> {
+    /// Applies `patch` to every cached entry whose subject `filter` matches.
+    /// A literal filter can only match the identical subject: one probe.
+    fn patch_matching(&mut self, filter: &[u8], mut patch: impl FnMut(&mut Matches<T>)) {
+        if self.shard_capacity == 0 {
+            return;
+        }
+        if is_literal(filter) {
+            if filter.len() > MAX_CACHED_SUBJECT_BYTES {
+                return;
+            }
+            let hash = self.hasher.hash_one(filter);
+            let index = (hash >> 32) as usize & (SHARD_COUNT - 1);
+            let shard = self.shards[index].0.get_mut();
+            if let Some(entry) = shard.table.find_mut(hash, |e| *e.subject == *filter) {
+                patch(Arc::make_mut(&mut entry.matches));
+            }
+            return;
+        }
+        for shard in self.shards.iter_mut() {
+            for entry in shard.0.get_mut().table.iter_mut() {
+                if matches(filter, &entry.subject) {
+                    // Copy-on-write: callers may still hold the old Arc.
+                    patch(Arc::make_mut(&mut entry.matches));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn on_insert(&mut self, filter: &[u8], queue: Option<&Bytes>, value: &T) {
+        self.patch_matching(filter, |m| m.add(queue, value.clone()));
+    }
+
+    pub(crate) fn on_remove(&mut self, filter: &[u8], queue: Option<&[u8]>, value: &T) {
+        self.patch_matching(filter, |m| {
+            let removed = m.remove_one(queue, value);
+            debug_assert!(removed, "cached result was missing a subscription");
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_padded() {
+        assert_eq!(std::mem::align_of::<Padded<Mutex<Shard<u8>>>>(), 128);
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let cache: MatchCache<u32> = MatchCache::new(64);
+        for i in 0..10_000u32 {
+            let subject = format!("s.{i}");
+            if let Lookup::Miss(hash) = cache.get(subject.as_bytes()) {
+                cache.put(hash, subject.as_bytes(), Arc::default());
+            }
+        }
+        let counters = cache.counters();
+        assert!(counters.entries <= 64, "{} entries", counters.entries);
+        assert!(counters.entries > 0);
+        assert_eq!(counters.misses, 10_000);
+    }
+
+    #[test]
+    fn long_subjects_are_not_cached() {
+        let cache: MatchCache<u32> = MatchCache::new(64);
+        let long = vec![b'a'; MAX_CACHED_SUBJECT_BYTES + 1];
+        assert!(matches!(cache.get(&long), Lookup::Uncacheable));
+    }
+}
