@@ -301,10 +301,12 @@ fn lex_escape(cur: &mut Cursor, buf: &mut Vec<u8>) -> LexResult<()> {
             }
             u8::from_str_radix(&hex, 16).map_err(|_| at.error("invalid hexadecimal escape"))?
         }
-        other => return Err(at.error(format!(
+        other => {
+            return Err(at.error(format!(
             "invalid escape {} after '\\'; only \\xHH, \\t, \\n, \\r, \\\" and \\\\ are allowed",
             show(other)
-        ))),
+        )))
+        }
     };
     buf.push(byte);
     Ok(())
