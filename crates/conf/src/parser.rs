@@ -35,15 +35,23 @@ pub(crate) struct Parser<'a> {
     scopes: Vec<Map>,
     /// Open arrays and blocks, counted across includes and environment values.
     depth: usize,
-    /// Files being included, outermost first, to detect cycles.
+    /// Files being parsed, outermost first, to detect include cycles.
     chain: Vec<PathBuf>,
+    /// How many includes deep this file is.
+    include_level: usize,
     env_depth: usize,
+    /// Values copied by `$VARIABLE` so far, shared with sub-parsers: without a cap, a few
+    /// lines of `B: [$A, $A]`, `C: [$B, $B]`, ... would expand to billions of values.
+    expanded: usize,
     /// False while parsing an environment variable's value.
     allow_include: bool,
 }
 
 /// Limit on environment variables whose values refer to further variables.
 const MAX_ENV_DEPTH: usize = 8;
+
+/// Limit on the number of values that `$VARIABLE` references may copy in one parse.
+const MAX_EXPANDED: usize = 1_000_000;
 
 impl<'a> Parser<'a> {
     pub fn new(text: &'a str, origin: Option<&Path>, opts: &'a ParseOptions) -> Self {
@@ -64,7 +72,9 @@ impl<'a> Parser<'a> {
             scopes: Vec::new(),
             depth: 0,
             chain,
+            include_level: 0,
             env_depth: 0,
+            expanded: 0,
             allow_include: true,
         }
     }
@@ -86,12 +96,25 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses the whole text into its top-level map.
-    pub fn parse_document(mut self) -> Result<Map, ConfError> {
+    pub fn parse_document(self) -> Result<Map, ConfError> {
+        let mut expanded = 0;
+        self.parse_document_counting(&mut expanded)
+    }
+
+    /// Like `parse_document`, handing the expansion count back to a parent parser.
+    fn parse_document_counting(mut self, expanded: &mut usize) -> Result<Map, ConfError> {
         self.scopes.push(Map::new());
+        let result = self.parse_body();
+        *expanded = self.expanded;
+        result?;
+        Ok(self.scopes.pop().unwrap_or_default())
+    }
+
+    fn parse_body(&mut self) -> Result<(), ConfError> {
         loop {
             self.cur.skip_space();
             match self.cur.peek() {
-                None => break,
+                None => return Ok(()),
                 // nats-server skips `{` here; a stray `}` would become a key there, we skip it
                 // too so that files wrapped in braces (JSON style) work.
                 Some('{' | '}') => {
@@ -107,7 +130,6 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(self.scopes.pop().unwrap_or_default())
     }
 
     /// After a top-level value: blanks and a comment, then a new line, `;`, `,`, `}` or the end.
@@ -326,11 +348,20 @@ impl<'a> Parser<'a> {
         if name.starts_with("2a$") {
             return Ok(Spanned::new(Value::String(format!("${name}")), pos));
         }
-        for scope in self.scopes.iter_mut().rev() {
-            if let Some(entry) = scope.get_entry_mut(name) {
-                entry.used_as_variable = true;
-                return Ok(Spanned::new(entry.value.value.clone(), pos));
+        let found = self.scopes.iter_mut().rev().find_map(|scope| {
+            let entry = scope.get_entry_mut(name)?;
+            entry.used_as_variable = true;
+            Some(entry.value.value.clone())
+        });
+        if let Some(value) = found {
+            self.expanded += count_values(&value, MAX_EXPANDED);
+            if self.expanded > MAX_EXPANDED {
+                return Err(ConfError::syntax(
+                    pos,
+                    format!("variables expand to more than {MAX_EXPANDED} values"),
+                ));
             }
+            return Ok(Spanned::new(value, pos));
         }
         let Some(raw) = self.opts.lookup_env(name) else {
             return Err(ConfError::UndefinedVariable {
@@ -351,17 +382,21 @@ impl<'a> Parser<'a> {
         sub.dir = self.dir.clone();
         sub.depth = self.depth;
         sub.chain = self.chain.clone();
+        sub.include_level = self.include_level;
         sub.env_depth = self.env_depth + 1;
+        sub.expanded = self.expanded;
         sub.allow_include = false;
-        let parsed = sub.parse_document().map_err(|e| {
-            ConfError::syntax(
-                pos.clone(),
-                format!(
-                    "environment variable ${name} ({raw:?}) is not a valid value: {}",
-                    e.detail()
-                ),
-            )
-        })?;
+        let parsed = sub
+            .parse_document_counting(&mut self.expanded)
+            .map_err(|e| {
+                ConfError::syntax(
+                    pos.clone(),
+                    format!(
+                        "environment variable ${name} ({raw:?}) is not a valid value: {}",
+                        e.detail()
+                    ),
+                )
+            })?;
         let mut value = match parsed.get("pk") {
             Some(v) => v.value.clone(),
             None => {
@@ -395,9 +430,7 @@ impl<'a> Parser<'a> {
         } else {
             self.dir.join(path)
         };
-        // The first entry of the chain is the top-level file itself.
-        let levels = self.chain.len().saturating_sub(1);
-        if levels >= self.opts.max_include_depth {
+        if self.include_level >= self.opts.max_include_depth {
             return Err(fail(format!(
                 "includes are nested more than {} levels deep",
                 self.opts.max_include_depth
@@ -424,8 +457,10 @@ impl<'a> Parser<'a> {
         sub.depth = self.depth;
         sub.chain = self.chain.clone();
         sub.chain.push(canonical);
+        sub.include_level = self.include_level + 1;
         sub.env_depth = self.env_depth;
-        let map = sub.parse_document()?;
+        sub.expanded = self.expanded;
+        let map = sub.parse_document_counting(&mut self.expanded)?;
         let scope = self.scope();
         for entry in map.into_entries() {
             scope.insert_entry(
@@ -437,6 +472,31 @@ impl<'a> Parser<'a> {
         }
         Ok(())
     }
+}
+
+/// Number of values in `value`, counting stops a little past `limit`.
+fn count_values(value: &Value, limit: usize) -> usize {
+    let mut n = 1;
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                if n > limit {
+                    break;
+                }
+                n += count_values(&item.value, limit);
+            }
+        }
+        Value::Map(map) => {
+            for (_, v) in map.iter() {
+                if n > limit {
+                    break;
+                }
+                n += count_values(&v.value, limit);
+            }
+        }
+        _ => {}
+    }
+    n
 }
 
 /// Sets every position in `value` to `pos`.

@@ -413,3 +413,22 @@ fn process_environment_is_the_default() {
         .unwrap_err();
     assert!(matches!(e, ConfError::UndefinedVariable { .. }));
 }
+
+#[test]
+fn variable_expansion_is_bounded() {
+    // "Billion laughs": each line doubles... here multiplies by ten. nats-server would try.
+    let mut text = String::from("L0: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n");
+    for i in 1..8 {
+        let refs = vec![format!("$L{}", i - 1); 10].join(", ");
+        text.push_str(&format!("L{i}: [{refs}]\n"));
+    }
+    let e = vars(&text).unwrap_err().to_string();
+    assert!(
+        e.contains("variables expand to more than 1000000 values"),
+        "{e}"
+    );
+    assert!(e.starts_with("<string>:6:"), "{e}");
+    // Ordinary reuse is far below the limit.
+    let map = vars("P: { publish: [a, b, c] }\nu1 { p: $P }\nu2 { p: $P }").unwrap();
+    assert_eq!(map.len(), 3);
+}
