@@ -320,3 +320,49 @@ proptest! {
         index.check_invariants();
     }
 }
+
+/// Wide levels switch between the vector and hash-map representations;
+/// results and pruning must not notice.
+#[test]
+fn wide_levels_churn() {
+    let mut index = SubjectIndex::with_cache_capacity(64);
+    let filters: Vec<String> = (0..300)
+        .map(|i| match i % 3 {
+            0 => format!("w.{}", i % 40),
+            1 => format!("w.{}.x", i % 40),
+            _ => format!("*.{}", i % 40),
+        })
+        .collect();
+    let check = |index: &SubjectIndex<u32>, live: &[bool]| {
+        for t in 0..45 {
+            let subject = format!("w.{t}");
+            let want = (0..filters.len())
+                .filter(|&i| live[i] && crate::matches(filters[i].as_bytes(), subject.as_bytes()))
+                .count();
+            assert_eq!(
+                index.match_subject(subject.as_bytes()).len(),
+                want,
+                "{subject}"
+            );
+        }
+        index.check_invariants();
+    };
+    let mut live = vec![false; filters.len()];
+    for (i, f) in filters.iter().enumerate() {
+        index.insert(f.as_bytes(), None, i as u32).unwrap();
+        live[i] = true;
+    }
+    check(&index, &live);
+    // Remove in an order that shrinks levels past the demotion threshold.
+    for round in 0..3 {
+        for i in (round..filters.len()).step_by(3) {
+            assert!(index.remove(filters[i].as_bytes(), None, &(i as u32)));
+            live[i] = false;
+            if i % 17 == 0 {
+                check(&index, &live);
+            }
+        }
+        check(&index, &live);
+    }
+    assert!(index.is_empty());
+}

@@ -14,9 +14,9 @@
 //! not overflow the stack (that includes `Drop`).
 
 use bytes::Bytes;
-use hashbrown::HashMap;
 
 use crate::result::Collector;
+use crate::token_map::TokenMap;
 use crate::validate::{split_first_token, FWC, PWC, SEP};
 
 /// Subscribers registered on exactly one filter.
@@ -126,18 +126,17 @@ impl<T> Drop for Node<T> {
         };
         let mut pending = vec![first];
         while let Some(mut level) = pending.pop() {
-            let children = level
-                .literals
-                .values_mut()
-                .chain([&mut level.pwc, &mut level.fwc]);
-            pending.extend(children.filter_map(|child| child.next.take()));
+            let mut unlink = |child: &mut Node<T>| pending.extend(child.next.take());
+            level.literals.for_each_mut(&mut unlink);
+            unlink(&mut level.pwc);
+            unlink(&mut level.fwc);
         }
     }
 }
 
 /// The children of one node, keyed by the next token.
 pub(crate) struct Level<T> {
-    literals: HashMap<Box<[u8]>, Node<T>>,
+    literals: TokenMap<Node<T>>,
     /// `*` child; empty when absent (saves a box and a branch on match).
     pwc: Node<T>,
     /// `>` child; never has a `next` level.
@@ -147,7 +146,7 @@ pub(crate) struct Level<T> {
 impl<T> Default for Level<T> {
     fn default() -> Self {
         Self {
-            literals: HashMap::default(),
+            literals: TokenMap::default(),
             pwc: Node::default(),
             fwc: Node::default(),
         }
@@ -190,15 +189,7 @@ impl<T> Level<T> {
         match token {
             PWC => &mut self.pwc,
             FWC => &mut self.fwc,
-            // One hash probe; the key is allocated only when vacant.
-            _ => {
-                let (_, node) = self
-                    .literals
-                    .raw_entry_mut()
-                    .from_key(token)
-                    .or_insert_with(|| (token.into(), Node::default()));
-                node
-            }
+            _ => self.literals.get_or_insert_default(token),
         }
     }
 
@@ -206,15 +197,7 @@ impl<T> Level<T> {
         match token {
             PWC => self.pwc = Node::default(),
             FWC => self.fwc = Node::default(),
-            _ => {
-                self.literals.remove(token);
-                // hashbrown never shrinks on its own; after heavy churn a
-                // level could otherwise pin its peak bucket array forever.
-                let capacity = self.literals.capacity();
-                if capacity > 64 && self.literals.len() * 4 < capacity {
-                    self.literals.shrink_to(self.literals.len() * 2);
-                }
-            }
+            _ => self.literals.remove(token),
         }
     }
 
@@ -401,11 +384,13 @@ impl<T> Level<T> {
         let mut pending = vec![self];
         while let Some(level) = pending.pop() {
             assert!(level.fwc.next.is_none(), "'>' node with children");
-            for (token, node) in &level.literals {
-                assert!(!token.is_empty() && &**token != PWC && &**token != FWC);
+            let mut nodes = vec![&level.pwc, &level.fwc];
+            level.literals.for_each(|token, node| {
+                assert!(!token.is_empty() && token != PWC && token != FWC);
                 assert!(!node.is_empty(), "empty literal node kept");
-            }
-            for node in level.literals.values().chain([&level.pwc, &level.fwc]) {
+                nodes.push(node);
+            });
+            for node in nodes {
                 if let Some(subs) = &node.subs {
                     assert!(!subs.is_empty(), "empty subs kept");
                     assert!(subs.queues.iter().all(|g| !g.members.is_empty()));
