@@ -1,11 +1,32 @@
 //! weir-server: the NATS-protocol broker. `Server::start` binds its listeners and returns a
 //! handle; the binary in `main.rs` only turns flags and config into `Options`.
+//! Read ARCHITECTURE.md at the repository root first.
 
+mod auth;
+pub mod client;
+pub mod config;
+pub mod flags;
+mod ids;
+mod info;
+mod listener;
+pub mod logging;
+mod monitor;
 pub mod options;
+mod process;
+pub mod signals;
+pub mod state;
+mod subscription;
+mod timefmt;
 
-pub use options::{Authorization, Options};
+pub use options::{Authorization, Options, SyncPolicy};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+
+use state::ServerState;
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -16,18 +37,25 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot listen for monitoring on {addr}: {source}")]
+    BindMonitor {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A running server. Dropping it does not stop the server; call `shutdown`.
 pub struct ServerHandle {
-    client_addr: SocketAddr,
+    state: Arc<ServerState>,
     monitor_addr: Option<SocketAddr>,
+    tasks: TaskTracker,
 }
 
 impl ServerHandle {
     /// Where clients connect (the bound address, with the real port when `port` was 0).
     pub fn client_addr(&self) -> SocketAddr {
-        self.client_addr
+        self.state.client_addr
     }
 
     /// Where the monitoring HTTP listener is bound, if enabled.
@@ -35,8 +63,31 @@ impl ServerHandle {
         self.monitor_addr
     }
 
-    /// Stops accepting, flushes pending output to clients, closes every connection.
-    pub async fn shutdown(self) {}
+    /// Resolves once shutdown has been requested (by `shutdown`, a signal or lame duck mode).
+    pub async fn stopped(&self) {
+        self.state.shutdown.cancelled().await
+    }
+
+    /// Enters lame duck mode: stop accepting, tell clients, close them over the grace period,
+    /// then shut down.
+    pub fn enter_lame_duck_mode(&self) {
+        listener::enter_lame_duck_mode(self.state.clone());
+    }
+
+    /// Stops accepting, flushes pending output to clients, closes every connection and waits
+    /// (bounded by the write deadline) for their tasks to finish.
+    pub async fn shutdown(self) {
+        self.state.shutdown.cancel();
+        listener::close_all_clients(&self.state);
+        self.tasks.close();
+        let deadline = self.state.opts.write_deadline + std::time::Duration::from_secs(1);
+        if tokio::time::timeout(deadline, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close within {deadline:?}");
+        }
+    }
 }
 
 pub struct Server;
@@ -44,7 +95,44 @@ pub struct Server;
 impl Server {
     /// Binds the listeners and starts serving in the current tokio runtime.
     pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
-        let _ = opts;
-        unimplemented!("server not written yet")
+        let addr = format!("{}:{}", opts.host, opts.port);
+        let tcp = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let client_addr = tcp.local_addr().map_err(|source| StartError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let state = Arc::new(ServerState::new(opts, client_addr));
+        let tasks = TaskTracker::new();
+
+        let monitor_addr = match state.opts.http_port {
+            Some(port) => Some(monitor::start(state.clone(), port, &tasks).await?),
+            None => None,
+        };
+
+        tracing::info!("Starting weir-server");
+        tracing::info!(
+            "  Version:  {} (implements nats-server {})",
+            state::WEIR_VERSION,
+            state::NATS_COMPAT_VERSION
+        );
+        tracing::info!("  Name:     {}", state.server_name);
+        tracing::info!("  ID:       {}", state.server_id);
+        if let Some(addr) = monitor_addr {
+            tracing::info!("Starting http monitor on {}", addr);
+        }
+        tracing::info!("Listening for client connections on {}", client_addr);
+        tracing::info!("Server is ready");
+
+        tasks.spawn(listener::accept_loop(state.clone(), tcp, tasks.clone()));
+        Ok(ServerHandle {
+            state,
+            monitor_addr,
+            tasks,
+        })
     }
 }

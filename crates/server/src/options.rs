@@ -12,6 +12,15 @@ pub struct Authorization {
     pub token: Option<String>,
 }
 
+/// When JetStream file writes reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Acknowledge a publish only after its record is fsynced (group commit). Weir's default.
+    Always,
+    /// nats-server's lazy mode (`sync_interval: 2m`): fsync on a timer, acknowledge before.
+    Interval(Duration),
+}
+
 /// Everything that shapes a running server.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -34,14 +43,21 @@ pub struct Options {
     pub http_host: Option<String>,
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
+    pub jetstream_max_memory_bytes: Option<u64>,
+    pub jetstream_max_store_bytes: Option<u64>,
+    pub sync: SyncPolicy,
     pub authorization: Authorization,
     pub pid_file: Option<PathBuf>,
     pub ports_file_dir: Option<PathBuf>,
     pub log_file: Option<PathBuf>,
     pub debug: bool,
     pub trace: bool,
-    /// Grace period of lame duck mode.
+    /// Timestamps on log lines (`-T`, `logtime`).
+    pub log_time: bool,
+    /// How long lame duck mode takes to close every client.
     pub lame_duck_duration: Duration,
+    /// How long lame duck mode waits before it starts closing clients.
+    pub lame_duck_grace_period: Duration,
 }
 
 impl Default for Options {
@@ -62,13 +78,18 @@ impl Default for Options {
             http_host: None,
             jetstream: false,
             store_dir: None,
+            jetstream_max_memory_bytes: None,
+            jetstream_max_store_bytes: None,
+            sync: SyncPolicy::Always,
             authorization: Authorization::default(),
             pid_file: None,
             ports_file_dir: None,
             log_file: None,
             debug: false,
             trace: false,
+            log_time: true,
             lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
         }
     }
 }

@@ -1,0 +1,97 @@
+//! One client connection: the state shared with other threads (`ClientShared`), the reader
+//! task that parses and executes operations (`connection`), and the writer task (`writer`).
+
+mod connection;
+pub mod outbound;
+mod writer;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::Mutex;
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+pub use connection::Connection;
+pub use outbound::{CloseReason, Outbound, Queued};
+
+use crate::state::ServerState;
+use crate::subscription::Subscription;
+
+/// What other threads may see or touch of a client.
+pub struct ClientShared {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub connected_at: SystemTime,
+    pub out: Outbound,
+    /// Stops the reader task (any close).
+    cancel: CancellationToken,
+    /// Stops the writer at once, without flushing (slow consumers, write errors).
+    abort: CancellationToken,
+    /// The client's subscriptions by sid. Lock order: the subscription index first.
+    pub subs: Mutex<HashMap<Box<[u8]>, Arc<Subscription>>>,
+    /// Whether the client announced header support in CONNECT; if not, deliveries drop headers.
+    pub headers: AtomicBool,
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub name: Mutex<Option<String>>,
+}
+
+impl ClientShared {
+    fn new(id: u64, addr: SocketAddr, max_pending_bytes: usize) -> Self {
+        ClientShared {
+            id,
+            addr,
+            connected_at: SystemTime::now(),
+            out: Outbound::new(max_pending_bytes),
+            cancel: CancellationToken::new(),
+            abort: CancellationToken::new(),
+            subs: Mutex::new(HashMap::new()),
+            headers: AtomicBool::new(false),
+            in_msgs: AtomicU64::new(0),
+            in_bytes: AtomicU64::new(0),
+            name: Mutex::new(None),
+        }
+    }
+
+    /// Closes the connection: the writer flushes what is queued unless `reason` forbids it.
+    pub fn close(&self, reason: CloseReason) {
+        self.out.close(reason);
+        if !reason.flushes() {
+            self.abort.cancel();
+        }
+        self.cancel.cancel();
+    }
+
+    pub fn supports_headers(&self) -> bool {
+        self.headers.load(Ordering::Relaxed)
+    }
+}
+
+/// Serves one accepted socket until it closes; returns after both tasks are done.
+pub async fn serve(state: Arc<ServerState>, stream: TcpStream, addr: SocketAddr) {
+    // Latency matters more than packet count here: writes are already batched per flush.
+    let _ = stream.set_nodelay(true);
+    let id = state.next_client_id();
+    let client = Arc::new(ClientShared::new(id, addr, state.opts.max_pending_bytes));
+    state
+        .totals
+        .total_connections
+        .fetch_add(1, Ordering::Relaxed);
+    state.clients.lock().insert(id, client.clone());
+
+    let (read_half, write_half) = stream.into_split();
+    let writer = tokio::spawn(writer::run(
+        client.clone(),
+        write_half,
+        state.opts.write_deadline,
+        state.clone(),
+    ));
+    Connection::new(state.clone(), client.clone())
+        .run(read_half)
+        .await;
+    let _ = writer.await;
+}

@@ -1,0 +1,184 @@
+//! `weir-server`: flags and config file → `Options`, logging, pid and ports files, signals.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use tokio::signal::unix::{signal, SignalKind};
+use weir_server::flags::{self, Command, Flags};
+use weir_server::logging::{self, LogConfig, LogHandle};
+use weir_server::state::{NATS_COMPAT_VERSION, WEIR_VERSION};
+use weir_server::{config, signals, Options, Server, ServerHandle};
+
+fn main() -> ExitCode {
+    match flags::parse(std::env::args().skip(1)) {
+        Err(err) => {
+            eprintln!("weir-server: {err}\n\n{}", flags::USAGE);
+            ExitCode::from(2)
+        }
+        Ok(Command::Version) => {
+            println!(
+                "weir-server: v{WEIR_VERSION} (implements nats-server v{NATS_COMPAT_VERSION})"
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Help) => {
+            print!("{}", flags::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Signal { command, pid }) => match signals::send(&command, pid.as_deref()) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("weir-server: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(Command::Run(flags)) => run(&flags),
+    }
+}
+
+fn load_options(flags: &Flags) -> Result<Options, String> {
+    let mut opts = Options::default();
+    if let Some(path) = &flags.config_file {
+        config::apply_file(path, &mut opts).map_err(|e| e.to_string())?;
+    }
+    flags.apply(&mut opts);
+    Ok(opts)
+}
+
+fn run(flags: &Flags) -> ExitCode {
+    let opts = match load_options(flags) {
+        Ok(opts) => opts,
+        Err(err) => {
+            eprintln!("weir-server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if flags.test_config {
+        if let Some(path) = &flags.config_file {
+            println!(
+                "weir-server: configuration file {} test is successful",
+                path.display()
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let log = match logging::init(&LogConfig {
+        debug: opts.debug,
+        trace: opts.trace,
+        file: opts.log_file.clone(),
+        log_time: opts.log_time,
+    }) {
+        Ok(log) => log,
+        Err(err) => {
+            eprintln!("weir-server: cannot open log file: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("weir-server: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(opts, flags, log)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("weir-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(opts: Options, flags: &Flags, log: LogHandle) -> Result<(), String> {
+    if opts.jetstream {
+        tracing::warn!("JetStream is not available in this build yet; serving core NATS only");
+    }
+    let handle = Server::start(opts.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(path) = &opts.pid_file {
+        std::fs::write(path, std::process::id().to_string())
+            .map_err(|e| format!("cannot write pid file {}: {e}", path.display()))?;
+    }
+    let ports_file = match &opts.ports_file_dir {
+        Some(dir) => Some(write_ports_file(dir, &handle)?),
+        None => None,
+    };
+    wait_for_signals(&handle, flags, &log).await?;
+    tracing::info!("Initiating Shutdown...");
+    handle.shutdown().await;
+    if let Some(path) = ports_file {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::info!("Server Exiting..");
+    Ok(())
+}
+
+async fn wait_for_signals(
+    handle: &ServerHandle,
+    flags: &Flags,
+    log: &LogHandle,
+) -> Result<(), String> {
+    let listen =
+        |kind: SignalKind| signal(kind).map_err(|e| format!("cannot install signal handler: {e}"));
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    let mut hangup = listen(SignalKind::hangup())?;
+    let mut lame_duck = listen(SignalKind::user_defined2())?;
+    let mut reopen = listen(SignalKind::user_defined1())?;
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => { tracing::info!("Trapped \"interrupt\" signal"); return Ok(()) }
+            _ = terminate.recv() => { tracing::info!("Trapped \"terminated\" signal"); return Ok(()) }
+            _ = handle.stopped() => return Ok(()),
+            _ = lame_duck.recv() => handle.enter_lame_duck_mode(),
+            _ = reopen.recv() => tracing::info!("Reopening log file (log lines are appended unbuffered; nothing to do)"),
+            _ = hangup.recv() => reload(flags, log),
+        }
+    }
+}
+
+/// SIGHUP: re-reads the config file and applies what is safe to change while running.
+fn reload(flags: &Flags, log: &LogHandle) {
+    match load_options(flags) {
+        Ok(opts) => {
+            log.set_levels(opts.debug, opts.trace);
+            tracing::info!("Reloaded: logging levels (other options take effect on restart)");
+        }
+        Err(err) => tracing::error!("Failed to reload server configuration: {err}"),
+    }
+}
+
+/// `<exe>_<pid>.ports` with the client and monitoring URLs, as nats-server writes it.
+fn write_ports_file(dir: &Path, handle: &ServerHandle) -> Result<std::path::PathBuf, String> {
+    let exe = std::env::args()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "weir-server".to_string());
+    let path = dir.join(format!("{exe}_{}.ports", std::process::id()));
+    let advertised = |addr: std::net::SocketAddr| {
+        let ip = if addr.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            addr.ip().to_string()
+        };
+        format!("{ip}:{}", addr.port())
+    };
+    let mut ports =
+        serde_json::json!({ "client": [format!("nats://{}", advertised(handle.client_addr()))] });
+    if let Some(addr) = handle.monitor_addr() {
+        ports["monitoring"] = serde_json::json!([format!("http://{}", advertised(addr))]);
+    }
+    std::fs::write(&path, ports.to_string())
+        .map_err(|e| format!("cannot write ports file {}: {e}", path.display()))?;
+    Ok(path)
+}
