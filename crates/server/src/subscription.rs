@@ -50,11 +50,13 @@ impl Subscription {
         if self.retired.load(Ordering::Relaxed) {
             return Admit::Skip;
         }
+        // Counted even without a limit: `UNSUB <sid> <max>` compares against what was
+        // already delivered.
+        let n = self.delivered.fetch_add(1, Ordering::Relaxed) + 1;
         let max = self.max_msgs.load(Ordering::Relaxed);
         if max == 0 {
             return Admit::Deliver;
         }
-        let n = self.delivered.fetch_add(1, Ordering::Relaxed) + 1;
         match n.cmp(&max) {
             std::cmp::Ordering::Less => Admit::Deliver,
             std::cmp::Ordering::Equal => Admit::DeliverLast,

@@ -51,6 +51,8 @@ pub struct Connection {
     to_flush: Vec<Arc<ClientShared>>,
     /// Subscriptions that reached their auto-unsubscribe limit during this batch.
     to_retire: Vec<Arc<Subscription>>,
+    /// A subscriber this batch pushed past its stall mark: the reader pauses for it.
+    stall_on: Option<Arc<ClientShared>>,
     rng_state: u64,
     in_msgs: u64,
     in_bytes: u64,
@@ -76,6 +78,7 @@ impl Connection {
             match_cache_generation: u64::MAX,
             to_flush: Vec::new(),
             to_retire: Vec::new(),
+            stall_on: None,
             rng_state: client.id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
             in_msgs: 0,
             in_bytes: 0,
@@ -88,6 +91,8 @@ impl Connection {
         self.send_info();
         let reason = self.serve(&mut socket).await;
         self.client.close(reason);
+        let reason = self.client.out.close_reason().unwrap_or(reason);
+        tracing::debug!(cid = self.client.id, addr = %self.client.addr, ?reason, "Client connection closed");
         self.cleanup();
     }
 
@@ -106,6 +111,7 @@ impl Connection {
             if buf.capacity() - buf.len() < read_size / 2 {
                 buf.reserve(read_size);
             }
+            let mut bounded = (&mut *socket).take(read_size as u64);
             let read = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => {
@@ -121,7 +127,9 @@ impl Connection {
                     }
                     continue;
                 }
-                read = socket.read_buf(&mut buf) => read,
+                // Bounded reads: one batch routes at most READ_BUF_MAX_BYTES, so writers
+                // and stalls get their turn however large the buffer has grown.
+                read = bounded.read_buf(&mut buf) => read,
             };
             let n = match read {
                 Ok(0) => return CloseReason::ClientClosed,
@@ -129,15 +137,25 @@ impl Connection {
                 Err(_) => return CloseReason::ReadError,
             };
             // Grow while reads fill what we offered; shrink back when traffic is light.
+            debug_assert!(n <= read_size);
             if n >= read_size && read_size < READ_BUF_MAX_BYTES {
                 read_size *= 2;
             } else if n < read_size / 4 && read_size > READ_BUF_MIN_BYTES {
                 read_size /= 2;
             }
-            let flow = self.process(&mut buf);
-            self.end_batch();
-            if let Flow::Close(reason) = flow {
-                return reason;
+            loop {
+                let flow = self.process(&mut buf);
+                self.end_batch();
+                if let Flow::Close(reason) = flow {
+                    return reason;
+                }
+                let Some(slow) = self.stall_on.take() else {
+                    break;
+                };
+                // Backpressure on a fast producer, bounded so a stuck consumer cannot hold
+                // it for long; reads pause, so TCP pushes back on the publisher. Then the
+                // rest of the batch.
+                let _ = tokio::time::timeout(slow.out.stall_for(), slow.out.wait_drained()).await;
             }
             if buf.is_empty() && buf.capacity() > READ_BUF_MAX_BYTES * 2 {
                 buf = BytesMut::with_capacity(read_size);
@@ -154,6 +172,9 @@ impl Connection {
                     consumed_total += consumed;
                     if let Flow::Close(reason) = self.execute(op) {
                         break Flow::Close(reason);
+                    }
+                    if self.stall_on.is_some() {
+                        break Flow::Continue;
                     }
                 }
                 Ok(Progress::NeedMore { at_least }) => {
@@ -395,7 +416,14 @@ impl Connection {
         });
         match queued {
             Queued::NeedsFlush => self.to_flush.push(target.clone()),
-            Queued::Pending => {}
+            Queued::Pending => {
+                if self.stall_on.is_none()
+                    && target.id != self.client.id
+                    && target.out.is_stalling()
+                {
+                    self.stall_on = Some(target.clone());
+                }
+            }
             Queued::Dropped => return false,
             Queued::BecameSlow => {
                 self.state

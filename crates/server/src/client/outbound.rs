@@ -3,9 +3,18 @@
 //! one syscall. The queue is bounded by `max_pending_bytes`: past that the client is a slow
 //! consumer and is cut off, so one stuck reader cannot grow server memory without limit.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use bytes::BytesMut;
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
+
+/// A producer that pushes a client past this share of max pending is paused (see `stall_for`).
+const STALL_MARK_NUMERATOR: usize = 3;
+const STALL_MARK_DENOMINATOR: usize = 4;
+const STALL_MIN: Duration = Duration::from_millis(100);
+const STALL_MAX: Duration = Duration::from_secs(1);
 
 /// Why a connection closed (the subset nats-server reports that Weir can reach today).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +68,9 @@ pub struct Outbound {
     state: Mutex<OutState>,
     wake: Notify,
     max_pending_bytes: usize,
+    /// Pending bytes passed the stall mark; producers should pause until the writer drains.
+    stalling: AtomicBool,
+    drained: Notify,
 }
 
 /// The result of queueing bytes for a client.
@@ -87,6 +99,8 @@ impl Outbound {
             }),
             wake: Notify::new(),
             max_pending_bytes,
+            stalling: AtomicBool::new(false),
+            drained: Notify::new(),
         }
     }
 
@@ -101,7 +115,11 @@ impl Outbound {
             st.msgs_out += 1;
             st.bytes_out += msg_bytes;
         }
-        if st.buf.len() + st.in_flight_bytes > self.max_pending_bytes {
+        let pending = st.buf.len() + st.in_flight_bytes;
+        if pending > self.stall_mark() && !self.stalling.load(Ordering::Relaxed) {
+            self.stalling.store(true, Ordering::Relaxed);
+        }
+        if pending > self.max_pending_bytes {
             st.closed = Some(CloseReason::SlowConsumerPendingBytes);
             st.buf = BytesMut::new();
             drop(st);
@@ -142,6 +160,7 @@ impl Outbound {
         }
         drop(st);
         self.wake.notify_one();
+        self.drained.notify_waiters();
         true
     }
 
@@ -170,7 +189,49 @@ impl Outbound {
 
     /// For the writer: the bytes taken last are written.
     pub(crate) fn written(&self) {
-        self.state.lock().in_flight_bytes = 0;
+        let mut st = self.state.lock();
+        st.in_flight_bytes = 0;
+        if self.stalling.load(Ordering::Relaxed) && st.buf.len() <= self.stall_mark() {
+            self.stalling.store(false, Ordering::Relaxed);
+            drop(st);
+            self.drained.notify_waiters();
+        }
+    }
+
+    fn stall_mark(&self) -> usize {
+        self.max_pending_bytes / STALL_MARK_DENOMINATOR * STALL_MARK_NUMERATOR
+    }
+
+    /// Whether producers should pause for this client (see `stall_for`).
+    pub fn is_stalling(&self) -> bool {
+        self.stalling.load(Ordering::Relaxed)
+    }
+
+    /// How long a producer may wait for this client to drain: like nats-server, from 100 ms
+    /// when just past half of max pending up to 1 s at the limit. A consumer that is merely
+    /// bursty gets time to catch up before it is judged slow; a stuck one still hits the limit.
+    pub fn stall_for(&self) -> Duration {
+        let pending = self.pending_bytes();
+        let half = self.max_pending_bytes / 2;
+        if pending <= half || half == 0 {
+            return STALL_MIN;
+        }
+        let step = (half / 10).max(1);
+        let steps = ((pending - half) / step) as u32;
+        (STALL_MIN + STALL_MIN * steps).min(STALL_MAX)
+    }
+
+    /// Resolves when the writer has drained the client below the stall mark.
+    pub async fn wait_drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if !self.is_stalling() || self.close_reason().is_some() {
+                return;
+            }
+            drained.await;
+        }
     }
 
     pub fn pending_bytes(&self) -> usize {
@@ -225,6 +286,21 @@ mod tests {
         assert_eq!(out.pending_bytes(), 0);
         assert_eq!(out.queue(1, |b| b.extend_from_slice(b"x")), Queued::Dropped);
         assert!(!out.close(CloseReason::ClientClosed), "first reason sticks");
+    }
+
+    #[test]
+    fn stall_mark_and_duration_follow_pending_bytes() {
+        let out = Outbound::new(1000);
+        out.queue(700, |b| b.extend_from_slice(&[0; 700]));
+        assert!(!out.is_stalling());
+        out.queue(100, |b| b.extend_from_slice(&[0; 100]));
+        assert!(out.is_stalling(), "past 3/4 of max pending");
+        assert_eq!(out.stall_for(), Duration::from_millis(700));
+        let mut spare = BytesMut::new();
+        out.take(&mut spare);
+        out.written();
+        assert!(!out.is_stalling(), "drained by the writer");
+        assert_eq!(out.stall_for(), STALL_MIN);
     }
 
     #[test]
