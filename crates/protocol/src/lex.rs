@@ -6,13 +6,14 @@ use crate::ParseError;
 /// Argument separator inside PUB/HPUB/MSG control lines (nats-server splits on these only).
 #[inline(always)]
 pub(crate) fn is_space(b: u8) -> bool {
-    b == b' ' || b == b'\t'
+    // Subject bytes are almost always above b' ', so most bytes cost one comparison.
+    b <= b' ' && (b == b' ' || b == b'\t')
 }
 
 /// Separator for SUB/UNSUB: nats-server's `splitArg` also treats stray CR/LF as spaces.
 #[inline(always)]
 pub(crate) fn is_space_or_crlf(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    b <= b' ' && matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 pub(crate) enum NameMatch {
