@@ -92,6 +92,10 @@ fn split_line(buf: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn parse_status(line: &[u8]) -> Result<(Option<u16>, Option<&str>), HeaderError> {
+    // "NATS/1.0503" is not a status line: the version must be followed by a blank.
+    if line.first().is_some_and(|&b| b != b' ' && b != b'\t') {
+        return Err(HeaderError::MissingVersion);
+    }
     let line = trim(line);
     if line.is_empty() {
         return Ok((None, None));
@@ -256,6 +260,14 @@ mod tests {
             Err(HeaderError::MissingVersion)
         );
         assert_eq!(parse_headers(b""), Err(HeaderError::MissingVersion));
+        assert_eq!(
+            parse_headers(b"NATS/1.0503\r\n\r\n"),
+            Err(HeaderError::MissingVersion)
+        );
+        assert_eq!(
+            parse_headers(b"NATS/1.1\r\n\r\n"),
+            Err(HeaderError::MissingVersion)
+        );
         assert_eq!(
             parse_headers(b"NATS/1.0\r\n"),
             Err(HeaderError::Unterminated)

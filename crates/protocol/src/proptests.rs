@@ -295,9 +295,13 @@ proptest! {
     ) {
         // parse_all asserts consumed > 0 and at_least > len on every step.
         let limits = Limits { max_control_line, max_payload };
-        let _ = parse_all(&bytes, &limits);
-        let _ = parse_all(&bytes, &Limits::default());
-        let _ = parse_server_op(&bytes);
+        let (ops, _) = parse_all(&bytes, &limits);
+        prop_assert!(ops.len() <= bytes.len());
+        let (ops, _) = parse_all(&bytes, &Limits::default());
+        prop_assert!(ops.len() <= bytes.len());
+        if let Ok(Some((_, used))) = parse_server_op(&bytes) {
+            prop_assert!(used > 0 && used <= bytes.len());
+        }
     }
 
     #[test]
