@@ -1,0 +1,398 @@
+//! End-to-end tests: run the built `weir` binary against a real server.
+//!
+//! They start `nats-server` from PATH (or $NATS_SERVER_BIN) on a free port; when there is
+//! none, each server test prints a note and returns early.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+fn server_binary() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("NATS_SERVER_BIN") {
+        return Some(PathBuf::from(bin));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("nats-server"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// A server process, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start() -> Option<Server> {
+        let Some(bin) = server_binary() else {
+            eprintln!("note: nats-server not found in PATH; skipping this test");
+            return None;
+        };
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let server = Server {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "server did not start on {port}");
+            thread::sleep(Duration::from_millis(20));
+        }
+        Some(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn weir(&self, args: &[&str]) -> Output {
+        Command::new(WEIR)
+            .args(["-s", &self.url])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run weir")
+    }
+
+    fn weir_json(&self, args: &[&str]) -> Value {
+        let out = self.weir(&[&["--json"], args].concat());
+        assert!(
+            out.status.success(),
+            "weir {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "weir {args:?} printed invalid JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// Starts a long-running weir command and waits until its stderr contains `ready`.
+    fn spawn_until(&self, args: &[&str], ready: &str) -> Child {
+        let mut child = Command::new(WEIR)
+            .args(["-s", &self.url])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run weir");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains(ready) => return child,
+                Ok(_) => continue,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("weir {args:?} never printed {ready:?}");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits for `child` to exit (killing it after `limit`) and returns its stdout.
+fn finish(mut child: Child, limit: Duration) -> (bool, String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait failed") {
+            let mut stdout = String::new();
+            if let Some(mut out) = child.stdout.take() {
+                out.read_to_string(&mut stdout).expect("read stdout");
+            }
+            return (status.success(), stdout);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not exit within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn pub_sub_round_trip_with_headers_and_template() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let sub = server.spawn_until(
+        &["sub", "test.rt", "--count", "2"],
+        "Subscribing on test.rt",
+    );
+    let out = server.weir(&[
+        "pub",
+        "test.rt",
+        "hello {{Count}}",
+        "-H",
+        "X-Test:yes",
+        "--count",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Published 2 messages"));
+    let (ok, stdout) = finish(sub, Duration::from_secs(10));
+    assert!(ok);
+    assert!(
+        stdout.contains("[#1] Received on \"test.rt\"\nX-Test: yes\n\nhello 1\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[#2] Received on \"test.rt\""), "{stdout}");
+    assert!(stdout.contains("hello 2"), "{stdout}");
+}
+
+#[test]
+fn sub_shows_reply_subject_and_raw_mode() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let sub = server.spawn_until(&["sub", "test.raw", "--count", "1", "--raw"], "Subscribing");
+    let out = server.weir(&["pub", "test.raw", "just the body", "--reply", "answers"]);
+    assert!(out.status.success());
+    let (ok, stdout) = finish(sub, Duration::from_secs(10));
+    assert!(ok);
+    assert_eq!(stdout, "just the body\n");
+
+    let sub = server.spawn_until(&["sub", "test.reply", "--count", "1"], "Subscribing");
+    let out = server.weir(&["pub", "test.reply", "x", "--reply", "answers"]);
+    assert!(out.status.success());
+    let (_, stdout) = finish(sub, Duration::from_secs(10));
+    assert!(
+        stdout.contains("Received on \"test.reply\" with reply \"answers\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn request_reply_and_no_responders() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let replier = server.spawn_until(
+        &["reply", "svc.time", "pong {{Count}}", "--count", "1"],
+        "Listening on",
+    );
+    let out = server.weir(&["req", "svc.time", "ping", "--raw"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "pong 1\n");
+    let (ok, stdout) = finish(replier, Duration::from_secs(10));
+    assert!(ok);
+    assert!(stdout.contains("ping"), "{stdout}");
+
+    let echo = server.spawn_until(
+        &["reply", "svc.echo", "--echo", "--count", "1"],
+        "Listening on",
+    );
+    let reply = server.weir_json(&["req", "svc.echo", "echo me", "-H", "K:v"]);
+    assert_eq!(reply["data"], "echo me");
+    assert_eq!(reply["headers"][0], serde_json::json!(["K", "v"]));
+    finish(echo, Duration::from_secs(10));
+
+    let out = server.weir(&["req", "nobody.home", "hi"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no responders are available for nobody.home"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn server_info_json_parses() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let info = server.weir_json(&["server", "info"]);
+    assert!(
+        info["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{info}"
+    );
+    assert!(
+        info["server_id"].as_str().is_some_and(|v| !v.is_empty()),
+        "{info}"
+    );
+    assert!(
+        info["max_payload"].as_u64().is_some_and(|v| v > 0),
+        "{info}"
+    );
+    assert_eq!(info["headers"], Value::Bool(true));
+
+    let out = server.weir(&["server", "info"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("Max payload") && table.contains("Version"),
+        "{table}"
+    );
+}
+
+#[test]
+fn tiny_pubsub_bench_reports_every_message() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    for client in ["nats", "raw"] {
+        let summary = server.weir_json(&[
+            "bench",
+            "pubsub",
+            "bench.tiny",
+            "--pub",
+            "2",
+            "--sub",
+            "2",
+            "--msgs",
+            "1000",
+            "--client",
+            client,
+        ]);
+        assert_eq!(summary["complete"], Value::Bool(true), "{summary}");
+        assert_eq!(summary["lost_msgs"], 0, "{summary}");
+        assert_eq!(summary["received_msgs"], 2000, "{summary}");
+        assert_eq!(summary["publishers"]["msgs"], 1000, "{summary}");
+        assert_eq!(summary["subscribers"]["msgs"], 2000, "{summary}");
+        assert_eq!(summary["subscribers"]["bytes"], 2000 * 128, "{summary}");
+        assert!(summary["overall"]["msgs_per_sec"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn tiny_request_bench_records_latencies() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let summary = server.weir_json(&[
+        "bench",
+        "request",
+        "bench.req",
+        "--clients",
+        "2",
+        "--msgs",
+        "200",
+        "--warmup",
+        "5",
+    ]);
+    assert_eq!(summary["completed"], 200, "{summary}");
+    assert_eq!(summary["errors"], 0, "{summary}");
+    let p50 = summary["latency"]["p50_us"].as_f64().unwrap();
+    let max = summary["latency"]["max_us"].as_f64().unwrap();
+    assert!(p50 > 0.0 && max >= p50, "{summary}");
+
+    let out = server.weir(&[
+        "bench",
+        "request",
+        "bench.none",
+        "--no-reply",
+        "--msgs",
+        "5",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("weir reply bench.none --echo"));
+}
+
+#[test]
+fn conns_and_subs_benches_report_server_memory() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let pid = server.pid().to_string();
+    let conns = server.weir_json(&["bench", "conns", "--count", "50", "--pid", &pid]);
+    assert_eq!(conns["connected"], 50, "{conns}");
+    assert_eq!(conns["failed"], 0, "{conns}");
+    assert!(
+        conns["server_memory"]["rss_after_bytes"].as_u64().unwrap() > 0,
+        "{conns}"
+    );
+
+    let subs = server.weir_json(&[
+        "bench", "subs", "--count", "2000", "--pid", &pid, "--hold", "1",
+    ]);
+    assert_eq!(subs["subscriptions"], 2000, "{subs}");
+    assert_eq!(subs["still_open_after_hold"], Value::Bool(true), "{subs}");
+    assert!(
+        subs["server_memory"]["rss_before_bytes"].as_u64().unwrap() > 0,
+        "{subs}"
+    );
+}
+
+#[test]
+fn unreachable_server_error_names_the_fix() {
+    let port = free_port();
+    let out = Command::new(WEIR)
+        .args(["-s", &format!("nats://127.0.0.1:{port}"), "pub", "x", "y"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run weir");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot connect to nats://127.0.0.1:{port}: connection refused"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("weir-server -js"), "{stderr}");
+}
+
+#[test]
+fn bad_flags_fail_without_panicking() {
+    for args in [
+        &["pub", "x", "y", "-H", "no-colon"][..],
+        &["--timeout", "soon", "pub", "x"][..],
+        &["bench", "pubsub", "x", "--pub", "0", "--sub", "0"][..],
+    ] {
+        let out = Command::new(WEIR)
+            .args(["-s", "nats://127.0.0.1:1"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run weir");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
