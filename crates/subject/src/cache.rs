@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::matching::matches;
 use crate::result::Matches;
-use crate::validate::is_literal;
+use crate::validate::{is_literal, is_wildcard_token, token_count, tokens, FWC};
 
 /// Power of two so the shard is a mask of the hash.
 const SHARD_COUNT: usize = 16;
@@ -24,11 +24,59 @@ const SHARD_COUNT: usize = 16;
 /// Subjects longer than this are matched but not cached, so hostile
 /// publishers cannot make the bounded entry count unbounded in bytes.
 pub(crate) const MAX_CACHED_SUBJECT_BYTES: usize = 256;
+const _: () = assert!(MAX_CACHED_SUBJECT_BYTES < u16::MAX as usize);
 
 struct Entry<T> {
     hash: u64,
+    /// Kept inline so wildcard patching can skip most entries without
+    /// dereferencing `subject` (a cache miss per entry).
+    shape: Shape,
     subject: Box<[u8]>,
     matches: Arc<Matches<T>>,
+}
+
+/// Leading tokens summarized in a [`Shape`]; enough to tell apart the usual
+/// `app.<id>.…` and `_INBOX.<id>.…` subjects that share a first token.
+const SHAPE_TOKENS: usize = 4;
+
+/// Cheap summary of a cached literal subject.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// 16-bit hashes of the first `SHAPE_TOKENS` tokens (0 past the end).
+    heads: [u16; SHAPE_TOKENS],
+    tokens: u16,
+}
+
+/// What a wildcard filter demands of a subject's [`Shape`].
+struct FilterShape {
+    /// Required token hashes; `None` for wildcards and past the end.
+    heads: [Option<u16>; SHAPE_TOKENS],
+    tokens: u16,
+    /// Ends in `>`: the subject may have more tokens than the filter.
+    open_ended: bool,
+}
+
+impl FilterShape {
+    /// False means `filter` certainly does not match; true means check.
+    fn may_match(&self, shape: Shape) -> bool {
+        let count_ok = if self.open_ended {
+            shape.tokens >= self.tokens
+        } else {
+            shape.tokens == self.tokens
+        };
+        count_ok
+            && self
+                .heads
+                .iter()
+                .zip(shape.heads)
+                .all(|(want, have)| want.is_none_or(|want| want == have))
+    }
+}
+
+/// Saturation is sound: cached subjects (<= MAX_CACHED_SUBJECT_BYTES) have
+/// far fewer tokens, and a filter with more tokens matches none of them.
+fn saturating_u16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
 }
 
 struct Shard<T> {
@@ -83,6 +131,33 @@ impl<T> MatchCache<T> {
         }
     }
 
+    fn token_hash(&self, token: &[u8]) -> u16 {
+        self.hasher.hash_one(token) as u16
+    }
+
+    fn shape(&self, subject: &[u8]) -> Shape {
+        let mut heads = [0; SHAPE_TOKENS];
+        for (head, token) in heads.iter_mut().zip(tokens(subject)) {
+            *head = self.token_hash(token);
+        }
+        Shape {
+            heads,
+            tokens: saturating_u16(token_count(subject)),
+        }
+    }
+
+    fn filter_shape(&self, filter: &[u8]) -> FilterShape {
+        let mut heads = [None; SHAPE_TOKENS];
+        for (head, token) in heads.iter_mut().zip(tokens(filter)) {
+            *head = (!is_wildcard_token(token)).then(|| self.token_hash(token));
+        }
+        FilterShape {
+            heads,
+            tokens: saturating_u16(token_count(filter)),
+            open_ended: filter == FWC || filter.ends_with(b".>"),
+        }
+    }
+
     fn shard_of(&self, hash: u64) -> &Mutex<Shard<T>> {
         // Middle bits: hashbrown uses the low bits for buckets and the top 7
         // for control bytes, so these are independent of both.
@@ -114,6 +189,9 @@ impl<T> MatchCache<T> {
     /// Stores a freshly computed result for `subject` (hashed by `get`).
     pub(crate) fn put(&self, hash: u64, subject: &[u8], matches: Arc<Matches<T>>) {
         debug_assert_eq!(hash, self.hasher.hash_one(subject));
+        // Allocate and hash outside the lock; a lost race wastes one box.
+        let shape = self.shape(subject);
+        let owned: Box<[u8]> = subject.into();
         let mut shard = self.shard_of(hash).lock();
         let shard = &mut *shard;
         // A concurrent reader may have computed the same subject meanwhile;
@@ -128,7 +206,8 @@ impl<T> MatchCache<T> {
             hash,
             Entry {
                 hash,
-                subject: subject.into(),
+                shape,
+                subject: owned,
                 matches,
             },
             |e| e.hash,
@@ -179,9 +258,10 @@ impl<T: Clone + PartialEq> MatchCache<T> {
             }
             return;
         }
+        let filter_shape = self.filter_shape(filter);
         for shard in self.shards.iter_mut() {
             for entry in shard.0.get_mut().table.iter_mut() {
-                if matches(filter, &entry.subject) {
+                if filter_shape.may_match(entry.shape) && matches(filter, &entry.subject) {
                     // Copy-on-write: callers may still hold the old Arc.
                     patch(Arc::make_mut(&mut entry.matches));
                 }

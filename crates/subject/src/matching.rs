@@ -1,6 +1,6 @@
 //! Filter algebra: matching a literal subject, subset and overlap of filters.
 
-use crate::validate::{is_valid_subject, tokens, FWC, PWC};
+use crate::validate::{is_valid_subject, split_first_token, tokens, FWC, PWC, SEP};
 
 /// Does `filter` match the literal `subject`?
 ///
@@ -9,15 +9,28 @@ use crate::validate::{is_valid_subject, tokens, FWC, PWC};
 /// comparison that never panics. Tokens of `subject` are compared literally,
 /// so a `*` token in `subject` is only matched by `*`/`>` or a literal `*`.
 pub fn matches(filter: &[u8], subject: &[u8]) -> bool {
-    let mut f = tokens(filter);
-    let mut s = tokens(subject);
+    // Byte-slice walk rather than two `Split` iterators: this runs once per
+    // cached subject whenever a wildcard subscription comes or goes.
+    let (mut f, mut s) = (filter, subject);
     loop {
-        match (f.next(), s.next()) {
-            (None, None) => return true,
+        let (token, f_rest) = split_first_token(f);
+        let s_rest = if token == FWC {
             // `>` swallows the (at least one) remaining subject tokens.
-            (Some(FWC), Some(_)) => return true,
-            (Some(PWC), Some(_)) => {}
-            (Some(ft), Some(st)) if ft == st => {}
+            return true;
+        } else if token == PWC {
+            split_first_token(s).1
+        } else {
+            // Compare in place: no separate scan for the subject's dot.
+            match s.get(token.len()) {
+                _ if !s.starts_with(token) => return false,
+                None => None,
+                Some(&SEP) => Some(&s[token.len() + 1..]),
+                Some(_) => return false,
+            }
+        };
+        match (f_rest, s_rest) {
+            (None, None) => return true,
+            (Some(fr), Some(sr)) => (f, s) = (fr, sr),
             _ => return false,
         }
     }
@@ -96,9 +109,43 @@ mod tests {
             ("foo*.bar", "foo*.bar", true),
             ("foo*.bar", "fooX.bar", false),
             ("foo.bar", "foo.baz", false),
+            ("foo", "foobar", false),
+            ("foobar", "foo", false),
+            ("foo.bar", "foo.barx", false),
+            ("foo.bar", "foo.bar.", false),
+            ("*.>", "a.b", true),
+            ("a.*", "a.", true),
         ];
         for &(f, s, want) in cases {
             assert_eq!(matches(f.as_bytes(), s.as_bytes()), want, "{f} ~ {s}");
+        }
+    }
+
+    /// The straightforward token-iterator definition `matches` optimizes.
+    fn reference_matches(filter: &[u8], subject: &[u8]) -> bool {
+        let mut f = tokens(filter);
+        let mut s = tokens(subject);
+        loop {
+            match (f.next(), s.next()) {
+                (None, None) => return true,
+                (Some(FWC), Some(_)) => return true,
+                (Some(PWC), Some(_)) => {}
+                (Some(ft), Some(st)) if ft == st => {}
+                _ => return false,
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_reference_on_any_bytes(
+            filter in proptest::collection::vec(proptest::sample::select(&b"ab.*>"[..]), 0..10),
+            subject in proptest::collection::vec(proptest::sample::select(&b"ab.*"[..]), 0..10),
+        ) {
+            proptest::prop_assert_eq!(
+                matches(&filter, &subject),
+                reference_matches(&filter, &subject)
+            );
         }
     }
 

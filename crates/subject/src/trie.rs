@@ -348,9 +348,9 @@ impl<T> Level<T> {
     where
         T: Clone,
     {
-        // (level, byte offset of the token to look up in it)
-        let mut stack: Vec<(&Level<T>, usize)> = Vec::with_capacity(16);
-        stack.push((self, 0));
+        // DFS over (level, byte offset of the token to look up in it). The
+        // stack lives inline for ordinary depths: this runs on every miss.
+        let mut stack = DfsStack::new((self, 0));
         while let Some((level, start)) = stack.pop() {
             let rest = subject.get(start..).unwrap_or_default();
             let token_len = rest.iter().position(|&b| b == SEP).unwrap_or(rest.len());
@@ -407,6 +407,45 @@ impl<T> Level<T> {
     }
 }
 
+/// LIFO stack that spills to the heap only past `INLINE` entries.
+struct DfsStack<E: Copy> {
+    inline: [E; DfsStack::<()>::INLINE],
+    inline_len: usize,
+    spill: Vec<E>,
+}
+
+impl DfsStack<()> {
+    const INLINE: usize = 32;
+}
+
+impl<E: Copy> DfsStack<E> {
+    fn new(first: E) -> Self {
+        Self {
+            inline: [first; DfsStack::<()>::INLINE],
+            inline_len: 1,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, e: E) {
+        // Once spilled, keep pushing to the heap so pops stay LIFO.
+        if self.inline_len < self.inline.len() && self.spill.is_empty() {
+            self.inline[self.inline_len] = e;
+            self.inline_len += 1;
+        } else {
+            self.spill.push(e);
+        }
+    }
+
+    fn pop(&mut self) -> Option<E> {
+        if let Some(e) = self.spill.pop() {
+            return Some(e);
+        }
+        self.inline_len = self.inline_len.checked_sub(1)?;
+        Some(self.inline[self.inline_len])
+    }
+}
+
 fn add_subs<T: Clone>(subs: &Subs<T>, out: &mut Collector<T>) {
     out.add_plain(&subs.plain);
     for group in &subs.queues {
@@ -435,6 +474,24 @@ mod tests {
         assert_eq!(root.check_invariants(), 1);
         assert!(root.remove(b"a.b", None, &2));
         assert!(root.is_empty());
+    }
+
+    #[test]
+    fn dfs_stack_spills_past_inline_depth() {
+        // One `*` at each position: every level on the literal path has two
+        // live children, so the DFS stack grows by one per token.
+        let depth = DfsStack::<()>::INLINE + 20;
+        let mut root: Level<u32> = Level::default();
+        let literal = vec!["a"; depth];
+        root.insert(literal.join(".").as_bytes(), None, u32::MAX);
+        for k in 0..depth {
+            let mut filter = literal.clone();
+            filter[k] = "*";
+            root.insert(filter.join(".").as_bytes(), None, k as u32);
+        }
+        let mut out = Collector::new();
+        root.collect(literal.join(".").as_bytes(), &mut out);
+        assert_eq!(out.finish().plain.len(), depth + 1);
     }
 
     #[test]
