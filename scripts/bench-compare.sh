@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Compare weir-server with nats-server on this machine, in one run, with the same client.
+#
+# Builds the release binaries, starts both servers side by side on 127.0.0.1, runs the same
+# benchmarks against each (throughput runs repeated and reported as the median), and prints
+# a markdown report: machine info, a table with both servers' numbers and the Weir/nats-server
+# ratio, and the exact commands used.
+#
+# Environment overrides:
+#   WEIR_SERVER_BIN   weir-server binary (default target/release/weir-server). When set,
+#                     only weir-cli is built, so the script can run before weir-server does,
+#                     e.g. WEIR_SERVER_BIN=/usr/sbin/nats-server to check the script itself.
+#   NATS_SERVER_BIN   reference server (default: nats-server from PATH, else /usr/sbin/nats-server)
+#   WEIR_BIN          weir CLI binary (default target/release/weir)
+#   PORT_A PORT_B     ports for weir-server and nats-server (default 14222, 14223)
+#   MSGS REQS CONNS SUBS REPEAT   sizes (default 2000000, 50000, 10000, 100000, 3)
+#   CLIENTS           bench clients for pub/sub: "raw nats" (default), "raw" or "nats"
+#   SKIP_BUILD=1      use the binaries as they are
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+MSGS=${MSGS:-2000000}
+REQS=${REQS:-50000}
+CONNS=${CONNS:-10000}
+SUBS=${SUBS:-100000}
+REPEAT=${REPEAT:-3}
+SIZE=128
+CLIENTS=${CLIENTS:-raw nats}
+PORT_A=${PORT_A:-14222}
+PORT_B=${PORT_B:-14223}
+WEIR=${WEIR_BIN:-$ROOT/target/release/weir}
+NATS_SERVER_BIN=${NATS_SERVER_BIN:-$(command -v nats-server || echo /usr/sbin/nats-server)}
+
+log() { echo "bench-compare: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v jq >/dev/null || die "jq is required (apt-get install jq)"
+[[ -x $NATS_SERVER_BIN ]] || die "nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)"
+
+if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+    if [[ -n ${WEIR_SERVER_BIN:-} ]]; then
+        log "building weir (WEIR_SERVER_BIN=$WEIR_SERVER_BIN given, not building weir-server)"
+        cargo build --release -p weir-cli >&2
+    else
+        log "building weir-server and weir"
+        cargo build --release -p weir-server -p weir-cli >&2
+    fi
+fi
+WEIR_SERVER_BIN=${WEIR_SERVER_BIN:-$ROOT/target/release/weir-server}
+[[ -x $WEIR_SERVER_BIN ]] || die "weir-server binary not found at $WEIR_SERVER_BIN"
+[[ -x $WEIR ]] || die "weir binary not found at $WEIR"
+
+# Both servers and the bench client need many descriptors for the connection bench.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+declare -A PID=()
+declare -A URL=([weir]="nats://127.0.0.1:$PORT_A" [nats]="nats://127.0.0.1:$PORT_B")
+declare -A BIN=([weir]="$WEIR_SERVER_BIN" [nats]="$NATS_SERVER_BIN")
+declare -A PORT=([weir]="$PORT_A" [nats]="$PORT_B")
+LOGDIR=$(mktemp -d)
+
+stop_server() {
+    local name=$1
+    if [[ -n ${PID[$name]:-} ]]; then
+        kill "${PID[$name]}" 2>/dev/null || true
+        wait "${PID[$name]}" 2>/dev/null || true
+        PID[$name]=""
+    fi
+}
+cleanup() {
+    stop_server weir
+    stop_server nats
+    rm -rf "$LOGDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_server() {
+    local name=$1
+    stop_server "$name"
+    "${BIN[$name]}" -a 127.0.0.1 -p "${PORT[$name]}" >"$LOGDIR/$name.log" 2>&1 &
+    PID[$name]=$!
+    for _ in $(seq 100); do
+        if "$WEIR" -s "${URL[$name]}" --timeout 1s server info --json >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "${PID[$name]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$LOGDIR/$name.log" >&2
+    die "$name server (${BIN[$name]}) did not start on port ${PORT[$name]}"
+}
+
+# weir_json NAME ARGS... : run a bench with --json against server NAME and print its JSON.
+# A bench that reports loss exits non-zero but still prints its summary; keep it.
+weir_json() {
+    local name=$1 out
+    shift
+    out=$("$WEIR" -s "${URL[$name]}" --json "$@" 2>"$LOGDIR/client.err") || true
+    if [[ -z $out ]]; then
+        log "warning: no result from weir $* against $name: $(tail -n 1 "$LOGDIR/client.err")"
+    fi
+    echo "$out"
+}
+
+# field JSON FILTER: a number from a bench's JSON, 0 when the bench printed none.
+field() {
+    local value
+    value=$(jq -r "($2) // 0" <<<"$1" 2>/dev/null | head -n 1) || true
+    echo "${value:-0}"
+}
+median() { sort -g | awk '{v[NR]=$1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+fmt_int() {
+    awk -v n="$1" 'BEGIN {
+        s = sprintf("%.0f", n < 0 ? -n : n); out = ""
+        while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+        print (n < 0 ? "-" : "") s out
+    }'
+}
+us() { awk -v v="$1" 'BEGIN {printf "%.1f", v}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf "%.2f", a / b}'; }
+
+ROWS=()
+COMMANDS=()
+add_row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+
+start_server weir
+start_server nats
+WEIR_VERSION=$("$WEIR" -s "${URL[weir]}" --json server info | jq -r '(.version // "?") + (if .weir_version then " (weir " + .weir_version + ")" else "" end)')
+NATS_VERSION=$("$WEIR" -s "${URL[nats]}" --json server info | jq -r '.version // "?"')
+
+# --- pub/sub throughput: 1 pub -> 1 sub and 1 pub -> 4 subs, median of REPEAT runs ---------
+for client in $CLIENTS; do
+    for subs in 1 4; do
+        args=(bench pubsub bench.compare --pub 1 --sub "$subs" --msgs "$MSGS" --size "$SIZE" --client "$client" --no-progress)
+        COMMANDS+=("weir -s URL --json ${args[*]}")
+        declare -A SUB_RATES=() PUB_RATES=() LOST=()
+        for run in $(seq "$REPEAT"); do
+            for name in weir nats; do
+                log "pubsub client=$client subs=$subs run $run/$REPEAT on $name"
+                out=$(weir_json "$name" "${args[@]}")
+                SUB_RATES[$name]+="$(field "$out" '.subscribers.msgs_per_sec') "
+                PUB_RATES[$name]+="$(field "$out" '.publishers.msgs_per_sec') "
+                LOST[$name]=$(( ${LOST[$name]:-0} + $(field "$out" '.lost_msgs') ))
+            done
+        done
+        plural=""
+        if [[ $subs -gt 1 ]]; then plural=s; fi
+        label="1 pub → $subs sub$plural, ${SIZE} B, $client client"
+        w_sub=$(tr ' ' '\n' <<<"${SUB_RATES[weir]}" | awk NF | median)
+        n_sub=$(tr ' ' '\n' <<<"${SUB_RATES[nats]}" | awk NF | median)
+        w_pub=$(tr ' ' '\n' <<<"${PUB_RATES[weir]}" | awk NF | median)
+        n_pub=$(tr ' ' '\n' <<<"${PUB_RATES[nats]}" | awk NF | median)
+        note_w="" note_n=""
+        [[ ${LOST[weir]} -gt 0 ]] && note_w=" (lost ${LOST[weir]} msgs)"
+        [[ ${LOST[nats]} -gt 0 ]] && note_n=" (lost ${LOST[nats]} msgs)"
+        add_row "$label: delivered msgs/s (all subs)" "$(fmt_int "$w_sub")$note_w" "$(fmt_int "$n_sub")$note_n" "$(ratio "$w_sub" "$n_sub")"
+        add_row "$label: published msgs/s" "$(fmt_int "$w_pub")" "$(fmt_int "$n_pub")" "$(ratio "$w_pub" "$n_pub")"
+        unset SUB_RATES PUB_RATES LOST
+    done
+done
+
+# --- request/reply latency: 1 client, median of REPEAT runs --------------------------------
+args=(bench request bench.compare.req --clients 1 --msgs "$REQS" --size "$SIZE" --no-progress)
+COMMANDS+=("weir -s URL --json ${args[*]}")
+declare -A RPS=() P50=() P99=() P999=()
+for run in $(seq "$REPEAT"); do
+    for name in weir nats; do
+        log "request run $run/$REPEAT on $name"
+        out=$(weir_json "$name" "${args[@]}")
+        RPS[$name]+="$(field "$out" '.requests_per_sec') "
+        P50[$name]+="$(field "$out" '.latency.p50_us') "
+        P99[$name]+="$(field "$out" '.latency.p99_us') "
+        P999[$name]+="$(field "$out" '.latency.p999_us') "
+    done
+done
+for metric in RPS P50 P99 P999; do
+    declare -n values=$metric
+    w=$(tr ' ' '\n' <<<"${values[weir]}" | awk NF | median)
+    n=$(tr ' ' '\n' <<<"${values[nats]}" | awk NF | median)
+    case $metric in
+        RPS) add_row "request/reply, 1 client: requests/s" "$(fmt_int "$w")" "$(fmt_int "$n")" "$(ratio "$w" "$n")" ;;
+        P50) add_row "request/reply, 1 client: p50 latency (µs, lower is better)" "$(us "$w")" "$(us "$n")" "$(ratio "$w" "$n")" ;;
+        P99) add_row "request/reply, 1 client: p99 latency (µs, lower is better)" "$(us "$w")" "$(us "$n")" "$(ratio "$w" "$n")" ;;
+        P999) add_row "request/reply, 1 client: p99.9 latency (µs, lower is better)" "$(us "$w")" "$(us "$n")" "$(ratio "$w" "$n")" ;;
+    esac
+    unset -n values
+done
+
+# --- memory: fresh servers for each, RSS after the load -----------------------------------
+mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
+memory_bench() {
+    local what=$1 item=$2
+    shift 2
+    COMMANDS+=("weir -s URL --json $* --pid SERVER_PID")
+    declare -A AFTER=() PER=() BEFORE=() OK=()
+    for name in weir nats; do
+        start_server "$name"
+        log "$what on $name"
+        out=$(weir_json "$name" "$@" --pid "${PID[$name]}")
+        BEFORE[$name]=$(field "$out" '.server_memory.rss_before_bytes')
+        AFTER[$name]=$(field "$out" '.server_memory.rss_after_bytes')
+        PER[$name]=$(field "$out" '.server_memory.rss_delta_per_item_bytes')
+        OK[$name]=$(field "$out" '.connected // .subscriptions')
+    done
+    add_row "$what: server RSS after (MiB, lower is better)" "$(mib "${AFTER[weir]}")" "$(mib "${AFTER[nats]}")" "$(ratio "${AFTER[weir]}" "${AFTER[nats]}")"
+    add_row "$what: RSS growth per $item (bytes, lower is better)" "$(fmt_int "${PER[weir]}")" "$(fmt_int "${PER[nats]}")" "$(ratio "${PER[weir]}" "${PER[nats]}")"
+    if [[ ${OK[weir]} != "${OK[nats]}" ]]; then
+        log "warning: $what: weir reached ${OK[weir]}, nats-server ${OK[nats]}"
+    fi
+    add_row "idle server RSS before $what (MiB)" "$(mib "${BEFORE[weir]}")" "$(mib "${BEFORE[nats]}")" "$(ratio "${BEFORE[weir]}" "${BEFORE[nats]}")"
+}
+memory_bench "$(fmt_int "$CONNS") idle connections" connection bench conns --count "$CONNS" --no-progress
+memory_bench "$(fmt_int "$SUBS") subscriptions" subscription bench subs --count "$SUBS" --no-progress
+
+# --- report -------------------------------------------------------------------------------
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
+cat <<EOF
+## Weir vs nats-server
+
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)
+- weir-server: \`$WEIR_SERVER_BIN\` (INFO version $WEIR_VERSION)
+- nats-server: \`$NATS_SERVER_BIN\` (version $NATS_VERSION)
+- Client: \`weir\` $("$WEIR" --version | awk '{print $2}') on the same machine; throughput and latency are the median of $REPEAT runs, servers alternating run by run.
+- Ratio is Weir / nats-server: above 1 is better for rates, below 1 is better for latency and memory.
+
+| Benchmark | weir-server | nats-server | Weir / nats-server |
+| --- | ---: | ---: | ---: |
+EOF
+printf '%s\n' "${ROWS[@]}"
+cat <<EOF
+
+Notes: the \`raw\` client speaks the protocol directly over TCP (batched writes, zero-copy
+counting), so the server is the bottleneck; the \`nats\` client is the official async-nats
+client, which on a small machine caps throughput well below what the server can do.
+Memory rows start each server fresh and read VmRSS from /proc/PID/status 0.5 s after the load.
+
+Commands (URL is ${URL[weir]} for weir-server and ${URL[nats]} for nats-server):
+
+\`\`\`
+${BIN[weir]} -a 127.0.0.1 -p $PORT_A
+${BIN[nats]} -a 127.0.0.1 -p $PORT_B
+EOF
+printf '%s\n' "${COMMANDS[@]}"
+echo '```'
