@@ -23,6 +23,7 @@ mod cache;
 mod index;
 mod matching;
 mod result;
+mod token;
 mod token_map;
 mod trie;
 mod validate;

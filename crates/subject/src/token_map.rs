@@ -4,10 +4,12 @@
 //! Most levels have one or a handful of children (`orders.<id>.created`
 //! gives every `<id>` node a single child). A hashbrown map with one entry
 //! allocates 4 buckets plus control bytes (~150 bytes here); an exact-size
-//! vector costs 32 bytes and a linear scan over a few short tokens is as
-//! fast as hashing one.
+//! vector costs 40 bytes and a linear scan over a few short (inline) tokens
+//! is as fast as hashing one.
 
 use hashbrown::HashMap;
+
+use crate::token::Token;
 
 /// More children than this switches to a hash map.
 const SMALL_MAX: usize = 8;
@@ -16,9 +18,9 @@ const SMALL_MAX: usize = 8;
 const SMALL_RETURN: usize = 4;
 
 pub(crate) enum TokenMap<V> {
-    Small(Vec<(Box<[u8]>, V)>),
+    Small(Vec<(Token, V)>),
     /// Boxed so the enum stays at three words.
-    Large(Box<HashMap<Box<[u8]>, V>>),
+    Large(Box<HashMap<Token, V>>),
 }
 
 impl<V> Default for TokenMap<V> {
@@ -38,14 +40,20 @@ impl<V> TokenMap<V> {
     #[inline]
     pub(crate) fn get(&self, token: &[u8]) -> Option<&V> {
         match self {
-            TokenMap::Small(v) => v.iter().find(|(k, _)| **k == *token).map(|(_, n)| n),
+            TokenMap::Small(v) => v
+                .iter()
+                .find(|(k, _)| k.as_bytes() == token)
+                .map(|(_, n)| n),
             TokenMap::Large(m) => m.get(token),
         }
     }
 
     pub(crate) fn get_mut(&mut self, token: &[u8]) -> Option<&mut V> {
         match self {
-            TokenMap::Small(v) => v.iter_mut().find(|(k, _)| **k == *token).map(|(_, n)| n),
+            TokenMap::Small(v) => v
+                .iter_mut()
+                .find(|(k, _)| k.as_bytes() == token)
+                .map(|(_, n)| n),
             TokenMap::Large(m) => m.get_mut(token),
         }
     }
@@ -59,14 +67,14 @@ impl<V> TokenMap<V> {
         V: Default,
     {
         if let TokenMap::Small(v) = self {
-            if v.len() >= SMALL_MAX && !v.iter().any(|(k, _)| **k == *token) {
+            if v.len() >= SMALL_MAX && !v.iter().any(|(k, _)| k.as_bytes() == token) {
                 let map: HashMap<_, _> = v.drain(..).collect();
                 *self = TokenMap::Large(Box::new(map));
             }
         }
         match self {
             TokenMap::Small(v) => {
-                let at = match v.iter().position(|(k, _)| **k == *token) {
+                let at = match v.iter().position(|(k, _)| k.as_bytes() == token) {
                     Some(at) => at,
                     None => {
                         // Exact growth: these vectors are many and small.
@@ -90,7 +98,7 @@ impl<V> TokenMap<V> {
     pub(crate) fn remove(&mut self, token: &[u8]) {
         match self {
             TokenMap::Small(v) => {
-                if let Some(at) = v.iter().position(|(k, _)| **k == *token) {
+                if let Some(at) = v.iter().position(|(k, _)| k.as_bytes() == token) {
                     v.swap_remove(at);
                     if v.is_empty() {
                         *v = Vec::new();
@@ -117,8 +125,8 @@ impl<V> TokenMap<V> {
     #[cfg(test)]
     pub(crate) fn for_each<'a>(&'a self, mut f: impl FnMut(&'a [u8], &'a V)) {
         match self {
-            TokenMap::Small(v) => v.iter().for_each(|(k, n)| f(k, n)),
-            TokenMap::Large(m) => m.iter().for_each(|(k, n)| f(k, n)),
+            TokenMap::Small(v) => v.iter().for_each(|(k, n)| f(k.as_bytes(), n)),
+            TokenMap::Large(m) => m.iter().for_each(|(k, n)| f(k.as_bytes(), n)),
         }
     }
 
@@ -146,25 +154,29 @@ mod tests {
 
     #[test]
     fn promotes_and_demotes() {
-        let mut map: TokenMap<u32> = TokenMap::default();
-        for i in 0..20u32 {
-            *map.get_or_insert_default(i.to_string().as_bytes()) = i;
-            assert_eq!(map.is_large(), i as usize >= SMALL_MAX);
+        // Short keys stay inline; 30-byte keys go to the heap.
+        for width in [1, 30] {
+            let key = |i: u32| format!("{i:0width$}").into_bytes();
+            let mut map: TokenMap<u32> = TokenMap::default();
+            for i in 0..20u32 {
+                *map.get_or_insert_default(&key(i)) = i;
+                assert_eq!(map.is_large(), i as usize >= SMALL_MAX);
+            }
+            for i in 0..20u32 {
+                assert_eq!(map.get(&key(i)), Some(&i));
+            }
+            for i in 0..16u32 {
+                map.remove(&key(i));
+            }
+            assert!(!map.is_large());
+            assert_eq!(map.len(), 4);
+            assert_eq!(map.get(&key(19)), Some(&19));
+            assert_eq!(map.get(&key(3)), None);
+            *map.get_or_insert_default(&key(19)) += 1;
+            assert_eq!(map.get(&key(19)), Some(&20));
+            let mut seen = 0;
+            map.for_each(|_, _| seen += 1);
+            assert_eq!(seen, 4);
         }
-        for i in 0..20u32 {
-            assert_eq!(map.get(i.to_string().as_bytes()), Some(&i));
-        }
-        for i in 0..16u32 {
-            map.remove(i.to_string().as_bytes());
-        }
-        assert!(!map.is_large());
-        assert_eq!(map.len(), 4);
-        assert_eq!(map.get(b"19"), Some(&19));
-        assert_eq!(map.get(b"3"), None);
-        *map.get_or_insert_default(b"19") += 1;
-        assert_eq!(map.get(b"19"), Some(&20));
-        let mut seen = 0;
-        map.for_each(|_, _| seen += 1);
-        assert_eq!(seen, 4);
     }
 }
