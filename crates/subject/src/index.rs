@@ -101,12 +101,10 @@ impl<T: Clone + PartialEq> SubjectIndex<T> {
         if queue.is_some_and(|q| !is_valid_queue_name(q)) {
             return Err(SubjectError::InvalidQueue);
         }
-        // The trie hands back its copy of the queue name so cached results
-        // share it instead of allocating their own.
-        let cached_value = value.clone();
-        let queue_name = self.root.insert(filter, queue, value);
-        self.cache
-            .on_insert(filter, queue_name.as_ref(), &cached_value);
+        // The cache clones the stored value (and shares the stored queue
+        // name) only for entries the filter actually matches.
+        let (queue_name, stored) = self.root.insert(filter, queue, value);
+        self.cache.on_insert(filter, queue_name, stored);
         self.subscriptions += 1;
         self.inserts += 1;
         self.generation += 1;

@@ -366,3 +366,30 @@ fn wide_levels_churn() {
     }
     assert!(index.is_empty());
 }
+
+/// The server's value type: an `Arc` compared by identity, with no Hash/Eq.
+#[derive(Clone, Debug)]
+struct ById(Arc<String>);
+
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+#[test]
+fn identity_values() {
+    let first = ById(Arc::new("client".to_string()));
+    let second = ById(Arc::new("client".to_string()));
+    let mut index = SubjectIndex::new();
+    index.insert(b"a.*", None, first.clone()).unwrap();
+    index.insert(b"a.*", None, second.clone()).unwrap();
+    let before = index.match_subject(b"a.b");
+    assert!(index.remove(b"a.*", None, &second));
+    let after = index.match_subject(b"a.b");
+    assert_eq!(after.plain, [first]);
+    assert_eq!(before.plain.len(), 2);
+    // The index is shareable across threads for this value type.
+    fn assert_send_sync<S: Send + Sync>(_: &S) {}
+    assert_send_sync(&index);
+}

@@ -35,25 +35,26 @@ impl<T> Subs<T> {
         self.plain.is_empty() && self.queues.is_empty()
     }
 
-    /// Adds `value`; returns the stored queue name so callers can share it.
-    fn insert(&mut self, queue: Option<&[u8]>, value: T) -> Option<Bytes> {
+    /// Adds `value`; returns the stored queue name and value so the cache
+    /// can share them instead of allocating or cloning up front.
+    fn insert(&mut self, queue: Option<&[u8]>, value: T) -> (Option<&Bytes>, &T) {
         let Some(name) = queue else {
-            push_compact(&mut self.plain, value);
-            return None;
+            return (None, push_compact(&mut self.plain, value));
         };
-        if let Some(group) = self.queues.iter_mut().find(|g| g.name == name) {
-            push_compact(&mut group.members, value);
-            return Some(group.name.clone());
-        }
-        let name = Bytes::copy_from_slice(name);
-        push_compact(
-            &mut self.queues,
-            QueueSubs {
-                name: name.clone(),
-                members: vec![value],
-            },
-        );
-        Some(name)
+        let at = match self.queues.iter().position(|g| g.name == name) {
+            Some(at) => at,
+            None => {
+                let group = QueueSubs {
+                    name: Bytes::copy_from_slice(name),
+                    members: Vec::new(),
+                };
+                push_compact(&mut self.queues, group);
+                self.queues.len() - 1
+            }
+        };
+        let group = &mut self.queues[at];
+        let stored = push_compact(&mut group.members, value);
+        (Some(&group.name), stored)
     }
 
     fn remove(&mut self, queue: Option<&[u8]>, value: &T) -> bool
@@ -76,11 +77,13 @@ impl<T> Subs<T> {
 
 /// Push that starts at capacity 1 (std starts at 4): most filters have a
 /// single subscriber, and this is the bulk of per-subscription memory.
-fn push_compact<T>(v: &mut Vec<T>, value: T) {
+fn push_compact<T>(v: &mut Vec<T>, value: T) -> &mut T {
     if v.capacity() == 0 {
         v.reserve_exact(1);
     }
     v.push(value);
+    let last = v.len() - 1;
+    &mut v[last]
 }
 
 /// Removes one element equal to `value`, giving memory back after churn.
@@ -205,13 +208,14 @@ impl<T> Level<T> {
         self.child_count() == 0
     }
 
-    /// Adds `value` under the (valid) `filter`; returns the stored queue name.
+    /// Adds `value` under the (valid) `filter`; returns the stored queue
+    /// name and value.
     pub(crate) fn insert(
         &mut self,
         filter: &[u8],
         queue: Option<&[u8]>,
         value: T,
-    ) -> Option<Bytes> {
+    ) -> (Option<&Bytes>, &T) {
         let mut level = self;
         let mut rest = filter;
         let node = loop {
