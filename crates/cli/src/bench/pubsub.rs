@@ -15,7 +15,7 @@ use super::{natsclient, rawclient, split_evenly, BenchCommon};
 use crate::args::parse_duration;
 use crate::connect::Global;
 use crate::error::{CliError, Result};
-use crate::output::{commas, emit, log, print_json};
+use crate::output::{commas, emit, print_json};
 
 #[derive(Debug, clap::Args)]
 pub struct PubSubArgs {
@@ -117,7 +117,7 @@ pub async fn run(global: &Global, args: &PubSubArgs) -> Result<()> {
     let progress = Progress::new(!quiet && !args.common.no_progress);
     let slow_consumers = Arc::new(AtomicU64::new(0));
     if !quiet {
-        log(format!(
+        progress.log(format!(
             "Starting Core NATS pub/sub benchmark [subject={}, client={}, msgs={}, msgsize={} B, pubs={}, subs={}]",
             args.subject,
             match args.client {
@@ -149,7 +149,7 @@ pub async fn run(global: &Global, args: &PubSubArgs) -> Result<()> {
             ClientKind::Raw => sub_tasks.spawn(rawclient::start_subscriber(global, plan).await?),
         };
         if !quiet {
-            log(format!(
+            progress.log(format!(
                 "Starting subscriber, expecting {} messages",
                 commas(args.msgs)
             ));
@@ -172,7 +172,7 @@ pub async fn run(global: &Global, args: &PubSubArgs) -> Result<()> {
             ClientKind::Raw => pub_tasks.spawn(rawclient::start_publisher(global, plan).await?),
         };
         if !quiet {
-            log(format!(
+            progress.log(format!(
                 "Starting publisher, publishing {} messages",
                 commas(count)
             ));
@@ -231,6 +231,7 @@ pub async fn run(global: &Global, args: &PubSubArgs) -> Result<()> {
     if quiet {
         print_json(&summary)?;
     } else {
+        progress.finish();
         emit(&render(&summary, args.common.verbose))?;
     }
     if summary.complete {

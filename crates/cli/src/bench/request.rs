@@ -255,6 +255,7 @@ pub async fn run(global: &Global, args: &RequestArgs) -> Result<()> {
     if quiet {
         print_json(&summary)?;
     } else {
+        progress.finish();
         emit(&render(&summary, args.common.verbose))?;
     }
     if errors > 0 {
