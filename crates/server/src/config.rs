@@ -75,6 +75,9 @@ pub fn apply_map(map: &Map, opts: &mut Options) -> Result<(), ConfigError> {
 
 fn port(value: &Spanned<Value>) -> Result<u16, ConfigError> {
     let n = value.as_i64()?;
+    if n == -1 {
+        return Ok(0); // nats-server's RANDOM_PORT
+    }
     u16::try_from(n).map_err(|_| invalid(value, format!("port {n} is out of range 0-65535")))
 }
 
@@ -182,6 +185,7 @@ fn apply_jetstream(value: &Spanned<Value>, opts: &mut Options) -> Result<(), Con
                         opts.jetstream_max_store_bytes = Some(v.as_size_bytes()?)
                     }
                     "sync_interval" | "sync" => opts.sync = sync_policy(v)?,
+                    "limits" => apply_jetstream_limits(v, opts)?,
                     "domain"
                     | "unique_tag"
                     | "max_outstanding_catchup"
@@ -199,6 +203,22 @@ fn apply_jetstream(value: &Spanned<Value>, opts: &mut Options) -> Result<(), Con
                 value,
                 "jetstream: expected a boolean, enabled or a block",
             ))
+        }
+    }
+    Ok(())
+}
+
+fn apply_jetstream_limits(value: &Spanned<Value>, opts: &mut Options) -> Result<(), ConfigError> {
+    let limits = &mut opts.jetstream_limits;
+    for (key, v) in value.as_map()?.iter() {
+        let count =
+            || u64::try_from(v.as_i64()?).map_err(|_| invalid(v, format!("{key} must be >= 0")));
+        match key.to_ascii_lowercase().as_str() {
+            "max_request_batch" => limits.max_request_batch = Some(count()?),
+            "max_ack_pending" => limits.max_ack_pending = Some(count()?),
+            "max_ha_assets" => limits.max_ha_assets = Some(count()?),
+            "duplicate_window" => limits.duplicate_window = Some(v.as_duration()?),
+            other => return Err(invalid(v, format!("unknown field \"{other}\""))),
         }
     }
     Ok(())
@@ -316,5 +336,7 @@ mod tests {
             apply("jetstream { sync_interval: always }").unwrap().sync,
             SyncPolicy::Always
         );
+        let opts = apply("jetstream { limits { max_request_batch: 100 } }").unwrap();
+        assert_eq!(opts.jetstream_limits.max_request_batch, Some(100));
     }
 }

@@ -109,6 +109,14 @@ fn parse_bool(flag: &str, value: &str) -> Result<bool, FlagError> {
     }
 }
 
+/// nats-server's `-1` (RANDOM_PORT) asks for an ephemeral port, as 0 does.
+pub fn parse_port(text: &str) -> Option<u16> {
+    match text.parse::<i32>().ok()? {
+        -1 => Some(0),
+        n => u16::try_from(n).ok(),
+    }
+}
+
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, FlagError> {
     let mut flags = Flags::default();
     let mut args = args.into_iter();
@@ -157,10 +165,10 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, FlagErr
                         .ok_or_else(|| FlagError::MissingValue(format!("-{name}")))?,
                 };
                 let port = |v: &str| {
-                    v.parse::<u16>().map_err(|_| FlagError::BadValue {
+                    parse_port(v).ok_or_else(|| FlagError::BadValue {
                         flag: format!("-{name}"),
                         value: v.to_string(),
-                        why: "expected a port number from 0 to 65535",
+                        why: "expected a port number from 0 to 65535, or -1 for a random port",
                     })
                 };
                 match canonical {
@@ -308,6 +316,7 @@ mod tests {
         assert_eq!(f.jetstream, Some(true));
         assert_eq!(f.store_dir, Some(PathBuf::from("/tmp/js")));
         assert_eq!((f.debug, f.trace), (Some(true), Some(true)));
+        assert_eq!(run(&["-p", "-1"]).port, Some(0), "-1 is a random port");
         let f = run(&["--jetstream=false", "-port=1", "--http_port", "8222"]);
         assert_eq!(f.jetstream, Some(false));
         assert_eq!(f.port, Some(1));

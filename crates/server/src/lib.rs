@@ -18,7 +18,7 @@ pub mod state;
 mod subscription;
 mod timefmt;
 
-pub use options::{Authorization, Options, SyncPolicy};
+pub use options::{Authorization, JetStreamLimits, Options, SyncPolicy};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

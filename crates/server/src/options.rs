@@ -21,6 +21,15 @@ pub enum SyncPolicy {
     Interval(Duration),
 }
 
+/// Server-wide JetStream limits (`jetstream { limits { ... } }`), applied by the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JetStreamLimits {
+    pub max_request_batch: Option<u64>,
+    pub max_ack_pending: Option<u64>,
+    pub max_ha_assets: Option<u64>,
+    pub duplicate_window: Option<Duration>,
+}
+
 /// Everything that shapes a running server.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -46,6 +55,7 @@ pub struct Options {
     pub jetstream_max_memory_bytes: Option<u64>,
     pub jetstream_max_store_bytes: Option<u64>,
     pub sync: SyncPolicy,
+    pub jetstream_limits: JetStreamLimits,
     pub authorization: Authorization,
     pub pid_file: Option<PathBuf>,
     pub ports_file_dir: Option<PathBuf>,
@@ -81,6 +91,7 @@ impl Default for Options {
             jetstream_max_memory_bytes: None,
             jetstream_max_store_bytes: None,
             sync: SyncPolicy::Always,
+            jetstream_limits: JetStreamLimits::default(),
             authorization: Authorization::default(),
             pid_file: None,
             ports_file_dir: None,
