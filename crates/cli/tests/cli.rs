@@ -1,7 +1,8 @@
 //! End-to-end tests: run the built `weir` binary against a real server.
 //!
-//! They start `nats-server` from PATH (or $NATS_SERVER_BIN) on a free port; when there is
-//! none, each server test prints a note and returns early.
+//! Each test starts its own weir-server in-process on an ephemeral port. Set
+//! `NATS_SERVER_BIN` to aim them at another binary instead (for example the reference
+//! nats-server), which is spawned on a free port.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream};
@@ -22,28 +23,51 @@ fn free_port() -> u16 {
         .expect("no free port")
 }
 
-fn server_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("NATS_SERVER_BIN") {
-        return Some(PathBuf::from(bin));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("nats-server"))
-        .find(|candidate| candidate.is_file())
-}
-
-/// A server process, killed on drop.
+/// A server under test: in-process weir-server, or a spawned binary; stopped on drop.
 struct Server {
-    child: Child,
+    backend: Backend,
     url: String,
 }
 
+enum Backend {
+    /// The runtime serving the in-process server; dropping it stops the server.
+    InProcess(Option<tokio::runtime::Runtime>),
+    Process(Child),
+}
+
 impl Server {
+    /// Always `Some`; the `Option` keeps the tests' early-return shape.
     fn start() -> Option<Server> {
-        let Some(bin) = server_binary() else {
-            eprintln!("note: nats-server not found in PATH; skipping this test");
-            return None;
+        match std::env::var_os("NATS_SERVER_BIN") {
+            Some(bin) => Some(Self::spawn(PathBuf::from(bin))),
+            None => Some(Self::in_process()),
+        }
+    }
+
+    fn in_process() -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let opts = weir_server::Options {
+            host: "127.0.0.1".to_string(),
+            port: 0,
+            ..weir_server::Options::default()
         };
+        let handle = runtime
+            .block_on(weir_server::Server::start(opts))
+            .expect("weir-server starts");
+        let url = format!("nats://{}", handle.client_addr());
+        // The handle is not needed: dropping the runtime ends every server task.
+        drop(handle);
+        Server {
+            backend: Backend::InProcess(Some(runtime)),
+            url,
+        }
+    }
+
+    fn spawn(bin: PathBuf) -> Server {
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
@@ -52,7 +76,7 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         let server = Server {
-            child,
+            backend: Backend::Process(child),
             url: format!("nats://127.0.0.1:{port}"),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -60,11 +84,14 @@ impl Server {
             assert!(Instant::now() < deadline, "server did not start on {port}");
             thread::sleep(Duration::from_millis(20));
         }
-        Some(server)
+        server
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.backend {
+            Backend::InProcess(_) => std::process::id(),
+            Backend::Process(child) => child.id(),
+        }
     }
 
     fn weir(&self, args: &[&str]) -> Output {
@@ -125,8 +152,17 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.backend {
+            Backend::InProcess(runtime) => {
+                if let Some(rt) = runtime.take() {
+                    rt.shutdown_background();
+                }
+            }
+            Backend::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
