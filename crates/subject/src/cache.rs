@@ -1,11 +1,19 @@
 //! Bounded match cache: literal subject -> `Arc<Matches>`.
 //!
 //! Readers hold only `&self` (the index sits behind a `RwLock` read guard on
-//! the publish path), so the cache uses interior mutability split into
-//! cache-line-padded shards to keep concurrent publishers off one lock. The
-//! subject is hashed once; that hash picks the shard and probes its table.
+//! the publish path), so the cache uses interior mutability: cache-line-padded
+//! shards, each a mutex around its own table.
+//!
+//! Shards are picked by *reader thread*, not by subject hash. With hash
+//! sharding every thread touches every shard, so each lock acquisition pulls
+//! the shard's cache line from the other core: measured on 2 cores, two
+//! readers of distinct subjects ran 0.76x as fast as one. With a shard per
+//! thread the lock is uncontended and its line stays put. The price is that
+//! a subject may be cached (and computed) once per reader thread.
+//!
 //! Mutation of the index takes `&mut self`, so patching on insert/remove goes
-//! through `Mutex::get_mut` with no locking and can never race a reader.
+//! through `Mutex::get_mut` to every shard with no locking, and can never
+//! race a reader.
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -18,8 +26,18 @@ use crate::matching::matches;
 use crate::result::Matches;
 use crate::validate::{is_literal, is_wildcard_token, token_count, tokens, FWC};
 
-/// Power of two so the shard is a mask of the hash.
-const SHARD_COUNT: usize = 16;
+/// Upper bound on shards (reader-thread slots); a power of two.
+const MAX_SHARDS: usize = 64;
+
+/// Process-wide reader slot of the current thread, assigned on first use.
+fn thread_slot() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+    }
+    SLOT.with(|slot| *slot)
+}
 
 /// Subjects longer than this are matched but not cached, so hostile
 /// publishers cannot make the bounded entry count unbounded in bytes.
@@ -113,8 +131,11 @@ pub(crate) struct CacheCounters {
 }
 
 impl<T> MatchCache<T> {
+    /// `capacity` is split across one shard per available core.
     pub(crate) fn new(capacity: usize) -> Self {
-        let shards = (0..SHARD_COUNT)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let shard_count = cores.next_power_of_two().min(MAX_SHARDS);
+        let shards = (0..shard_count)
             .map(|_| {
                 Padded(Mutex::new(Shard {
                     table: HashTable::new(),
@@ -127,7 +148,7 @@ impl<T> MatchCache<T> {
         Self {
             hasher: DefaultHashBuilder::default(),
             shards,
-            shard_capacity: capacity.div_ceil(SHARD_COUNT),
+            shard_capacity: capacity.div_ceil(shard_count),
         }
     }
 
@@ -158,10 +179,10 @@ impl<T> MatchCache<T> {
         }
     }
 
-    fn shard_of(&self, hash: u64) -> &Mutex<Shard<T>> {
-        // Middle bits: hashbrown uses the low bits for buckets and the top 7
-        // for control bytes, so these are independent of both.
-        &self.shards[(hash >> 32) as usize & (SHARD_COUNT - 1)].0
+    /// The current thread's shard; threads beyond the shard count share.
+    fn reader_shard(&self) -> &Mutex<Shard<T>> {
+        debug_assert!(self.shards.len().is_power_of_two());
+        &self.shards[thread_slot() & (self.shards.len() - 1)].0
     }
 
     pub(crate) fn get(&self, subject: &[u8]) -> Lookup<T> {
@@ -169,7 +190,7 @@ impl<T> MatchCache<T> {
             return Lookup::Uncacheable;
         }
         let hash = self.hasher.hash_one(subject);
-        let mut shard = self.shard_of(hash).lock();
+        let mut shard = self.reader_shard().lock();
         let found = shard
             .table
             .find(hash, |e| *e.subject == *subject)
@@ -192,7 +213,7 @@ impl<T> MatchCache<T> {
         // Allocate and hash outside the lock; a lost race wastes one box.
         let shape = self.shape(subject);
         let owned: Box<[u8]> = subject.into();
-        let mut shard = self.shard_of(hash).lock();
+        let mut shard = self.reader_shard().lock();
         let shard = &mut *shard;
         // A concurrent reader may have computed the same subject meanwhile;
         // both results came from the same immutable trie, so keep the first.
@@ -251,10 +272,11 @@ impl<T: Clone + PartialEq> MatchCache<T> {
                 return;
             }
             let hash = self.hasher.hash_one(filter);
-            let index = (hash >> 32) as usize & (SHARD_COUNT - 1);
-            let shard = self.shards[index].0.get_mut();
-            if let Some(entry) = shard.table.find_mut(hash, |e| *e.subject == *filter) {
-                patch(Arc::make_mut(&mut entry.matches));
+            for shard in self.shards.iter_mut() {
+                let table = &mut shard.0.get_mut().table;
+                if let Some(entry) = table.find_mut(hash, |e| *e.subject == *filter) {
+                    patch(Arc::make_mut(&mut entry.matches));
+                }
             }
             return;
         }

@@ -393,3 +393,44 @@ fn identity_values() {
     fn assert_send_sync<S: Send + Sync>(_: &S) {}
     assert_send_sync(&index);
 }
+
+/// Reader threads fill their own cache shards; mutations in between must
+/// patch every shard, not just the mutating thread's.
+#[test]
+fn every_reader_shard_is_patched() {
+    let filters = ["a.b", "a.*", "*.b", "a.>", ">", "c.*", "a.b"];
+    let subjects = ["a.b", "a.c", "c.b", "c.d", "a.b.c"];
+    let mut index = SubjectIndex::new();
+    let mut live: Vec<(usize, u32)> = Vec::new();
+    let check = |index: &SubjectIndex<u32>, live: &[(usize, u32)]| {
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for subject in subjects {
+                        let want = live
+                            .iter()
+                            .filter(|(f, _)| {
+                                crate::matches(filters[*f].as_bytes(), subject.as_bytes())
+                            })
+                            .count();
+                        // Twice: miss then hit on this thread's shard.
+                        assert_eq!(index.match_subject(subject.as_bytes()).len(), want);
+                        assert_eq!(index.match_subject(subject.as_bytes()).len(), want);
+                    }
+                });
+            }
+        });
+    };
+    for step in 0..40u32 {
+        check(&index, &live);
+        let f = (step as usize * 5) % filters.len();
+        if step % 3 == 2 && !live.is_empty() {
+            let (f, v) = live.swap_remove((step as usize) % live.len());
+            assert!(index.remove(filters[f].as_bytes(), None, &v));
+        } else {
+            index.insert(filters[f].as_bytes(), None, step).unwrap();
+            live.push((f, step));
+        }
+    }
+    check(&index, &live);
+}
