@@ -16,7 +16,8 @@
 //! race a reader.
 
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -26,17 +27,50 @@ use crate::matching::matches;
 use crate::result::Matches;
 use crate::validate::{is_literal, is_wildcard_token, token_count, tokens, FWC};
 
-/// Upper bound on shards (reader-thread slots); a power of two.
+/// Upper bound on shards (reader-thread slots).
 const MAX_SHARDS: usize = 64;
 
-/// Process-wide reader slot of the current thread, assigned on first use.
-fn thread_slot() -> usize {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SLOT: usize = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+/// Shards per cache: one per core, so each runtime worker thread can have
+/// its own.
+fn shard_count() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        cores.clamp(1, MAX_SHARDS)
+    })
+}
+
+/// Live threads holding each slot. A new reader thread takes the least
+/// used slot, so a pool of `shard_count()` workers spreads out evenly even
+/// when other threads came and went before it.
+static SLOT_THREADS: [AtomicUsize; MAX_SHARDS] = [const { AtomicUsize::new(0) }; MAX_SHARDS];
+
+struct SlotClaim(usize);
+
+impl SlotClaim {
+    fn claim() -> Self {
+        let slot = (0..shard_count())
+            .min_by_key(|&i| SLOT_THREADS[i].load(Ordering::Relaxed))
+            .unwrap_or(0);
+        // A racing claim may pick the same slot: harmless, merely shared.
+        SLOT_THREADS[slot].fetch_add(1, Ordering::Relaxed);
+        SlotClaim(slot)
     }
-    SLOT.with(|slot| *slot)
+}
+
+impl Drop for SlotClaim {
+    fn drop(&mut self) {
+        SLOT_THREADS[self.0].fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The current thread's reader slot, below `shard_count()`.
+fn thread_slot() -> usize {
+    thread_local! {
+        static SLOT: SlotClaim = SlotClaim::claim();
+    }
+    // During thread teardown the claim may already be gone: share slot 0.
+    SLOT.try_with(|slot| slot.0).unwrap_or(0)
 }
 
 /// Subjects longer than this are matched but not cached, so hostile
@@ -133,8 +167,7 @@ pub(crate) struct CacheCounters {
 impl<T> MatchCache<T> {
     /// `capacity` is split across one shard per available core.
     pub(crate) fn new(capacity: usize) -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let shard_count = cores.next_power_of_two().min(MAX_SHARDS);
+        let shard_count = shard_count();
         let shards = (0..shard_count)
             .map(|_| {
                 Padded(Mutex::new(Shard {
@@ -181,8 +214,8 @@ impl<T> MatchCache<T> {
 
     /// The current thread's shard; threads beyond the shard count share.
     fn reader_shard(&self) -> &Mutex<Shard<T>> {
-        debug_assert!(self.shards.len().is_power_of_two());
-        &self.shards[thread_slot() & (self.shards.len() - 1)].0
+        debug_assert!(thread_slot() < self.shards.len());
+        &self.shards[thread_slot() % self.shards.len()].0
     }
 
     pub(crate) fn get(&self, subject: &[u8]) -> Lookup<T> {
@@ -310,6 +343,19 @@ mod tests {
     #[test]
     fn shards_are_padded() {
         assert_eq!(std::mem::align_of::<Padded<Mutex<Shard<u8>>>>(), 128);
+    }
+
+    #[test]
+    fn reader_slots_are_in_range_and_released() {
+        let slots: Vec<usize> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8).map(|_| s.spawn(thread_slot)).collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        assert_eq!(slots.len(), 8);
+        assert!(slots.iter().all(|&slot| slot < shard_count()));
+        // Every claim above was dropped with its thread.
+        let live: usize = SLOT_THREADS.iter().map(|n| n.load(Ordering::Relaxed)).sum();
+        assert!(live < 64, "{live} claims still live");
     }
 
     #[test]
