@@ -10,7 +10,7 @@ use crate::trie::Level;
 use crate::validate::{is_valid_literal_subject, is_valid_queue_name, is_valid_subject};
 use crate::SubjectError;
 
-/// Default bound on cached subjects (as in nats-server's sublist).
+/// Default bound on cached match results, across all reader threads.
 pub const DEFAULT_CACHE_CAPACITY: usize = 4096;
 
 /// A point-in-time snapshot of index counters.
@@ -72,8 +72,10 @@ impl<T: Clone + PartialEq> SubjectIndex<T> {
         Self::with_cache_capacity(DEFAULT_CACHE_CAPACITY)
     }
 
-    /// An empty index caching up to about `entries` subjects (rounded up to
-    /// a multiple of the shard count); 0 disables the cache.
+    /// An empty index caching up to about `entries` results in total (0
+    /// disables the cache). The cache is split into one shard per core and
+    /// each reader thread uses its own, so one thread alone sees
+    /// `entries / cores` of it.
     pub fn with_cache_capacity(entries: usize) -> Self {
         Self {
             root: Level::default(),
