@@ -1,0 +1,1 @@
+//! weir-jsapi (being written)
