@@ -262,6 +262,19 @@ async fn unsub_without_args_closes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_err_closes_silently() {
+    assert_silently_closed(QUIET, b"-ERR 'client gives up'\r\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_info_must_be_json() {
+    assert_silently_closed(QUIET, b"INFO not-json\r\n").await;
+    let s = server().await;
+    let mut c = quiet_conn_sending(&s, b"INFO {\"server_id\":\"x\"}\r\nPING\r\n").await;
+    c.expect_line_eq("PONG").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_arguments_close_silently() {
     for input in [
         &b"SUB foo\r\n"[..],

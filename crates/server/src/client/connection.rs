@@ -222,14 +222,20 @@ impl Connection {
                 self.pings_out = 0;
                 Flow::Continue
             }
-            ClientOp::Info(_) | ClientOp::Ok => Flow::Continue,
+            ClientOp::Ok => Flow::Continue,
+            // nats-server ignores a client's INFO only when it is valid JSON.
+            ClientOp::Info(json) => match serde_json::from_slice::<serde_json::Value>(json) {
+                Ok(_) => Flow::Continue,
+                Err(_) => Flow::Close(CloseReason::ProtocolViolation),
+            },
+            // A client reporting an error is done; nats-server closes without a reply.
             ClientOp::Err(text) => {
                 tracing::debug!(
                     cid = self.client.id,
                     "client sent -ERR {}",
                     String::from_utf8_lossy(text)
                 );
-                Flow::Continue
+                Flow::Close(CloseReason::ProtocolViolation)
             }
         }
     }
