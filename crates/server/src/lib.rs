@@ -8,14 +8,16 @@ pub mod config;
 pub mod flags;
 mod ids;
 mod info;
+pub mod internal;
 mod listener;
 pub mod logging;
 mod monitor;
 pub mod options;
 mod process;
+pub mod router;
 pub mod signals;
 pub mod state;
-mod subscription;
+pub mod subscription;
 mod timefmt;
 
 pub use options::{Authorization, JetStreamLimits, Options, SyncPolicy};
@@ -61,6 +63,12 @@ impl ServerHandle {
     /// Where the monitoring HTTP listener is bound, if enabled.
     pub fn monitor_addr(&self) -> Option<SocketAddr> {
         self.monitor_addr
+    }
+
+    /// The shared state, for in-crate tests that exercise server internals.
+    #[cfg(test)]
+    pub(crate) fn state_for_tests(&self) -> Arc<ServerState> {
+        self.state.clone()
     }
 
     /// Resolves once shutdown has been requested (by `shutdown`, a signal or lame duck mode).

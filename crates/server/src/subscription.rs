@@ -1,12 +1,39 @@
-//! One client subscription, shared between its owner's `subs` map and the subscription index.
+//! One subscription, shared between its owner and the subscription index. The owner is a
+//! client connection, or a handler inside the server (JetStream's API and stream ingest).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::client::ClientShared;
 
+/// A message as it reaches an internal handler; borrowed from the publisher's read buffer.
+pub struct InboundMsg<'a> {
+    pub subject: &'a [u8],
+    pub reply: Option<&'a [u8]>,
+    pub headers: Option<&'a [u8]>,
+    pub payload: &'a [u8],
+    /// The publishing client (0 for the server itself).
+    pub client_id: u64,
+}
+
+/// A subscriber inside the server. `deliver` runs on the publisher's task: it must not
+/// block (copy what it needs and hand it to its own task through a bounded queue).
+pub trait InternalHandler: Send + Sync {
+    /// Returns false when the message was not accepted (for example a full queue).
+    fn deliver(&self, msg: &InboundMsg<'_>) -> bool;
+}
+
+/// Who receives a subscription's messages.
+pub enum Target {
+    Client(Arc<ClientShared>),
+    Internal(Arc<dyn InternalHandler>),
+}
+
 pub struct Subscription {
-    pub client: Arc<ClientShared>,
+    pub target: Target,
+    /// The owning client's id, or 0 for internal subscriptions (echo and no-responders
+    /// decisions compare it with the publisher's).
+    pub owner_id: u64,
     pub subject: Box<[u8]>,
     pub queue: Option<Box<[u8]>>,
     pub sid: Box<[u8]>,
@@ -28,14 +55,14 @@ pub enum Admit {
 }
 
 impl Subscription {
-    pub fn new(
-        client: Arc<ClientShared>,
-        subject: &[u8],
-        queue: Option<&[u8]>,
-        sid: &[u8],
-    ) -> Self {
+    pub fn new(target: Target, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Self {
+        let owner_id = match &target {
+            Target::Client(client) => client.id,
+            Target::Internal(_) => 0,
+        };
         Subscription {
-            client,
+            target,
+            owner_id,
             subject: subject.into(),
             queue: queue.map(Into::into),
             sid: sid.into(),
@@ -72,6 +99,13 @@ impl Subscription {
 
     pub fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
+    }
+
+    pub fn client(&self) -> Option<&Arc<ClientShared>> {
+        match &self.target {
+            Target::Client(client) => Some(client),
+            Target::Internal(_) => None,
+        }
     }
 
     /// Marks the subscription gone; returns false if it already was.

@@ -13,19 +13,18 @@ use tokio::net::tcp::OwnedReadHalf;
 use weir_protocol::{ClientOp, ConnectInfo, Limits, Progress, Publish};
 use weir_subject::Matches;
 
-use super::{ClientShared, CloseReason, Queued};
+use super::{ClientShared, CloseReason};
 use crate::auth;
 use crate::info;
+use crate::router::{retire, Router};
 use crate::state::ServerState;
-use crate::subscription::{Admit, SubRef, Subscription};
+use crate::subscription::{InboundMsg, SubRef, Subscription, Target};
 
 /// Reads start small so idle connections cost little, and grow while reads fill the buffer.
 const READ_BUF_MIN_BYTES: usize = 512;
 const READ_BUF_MAX_BYTES: usize = 64 * 1024;
 /// Private match cache entries per publisher before it is cleared.
 const MATCH_CACHE_MAX_ENTRIES: usize = 1024;
-/// The status a requester gets when nobody is subscribed to the request subject.
-const NO_RESPONDERS_HEADERS: &[u8] = b"NATS/1.0 503\r\n\r\n";
 
 /// Whether to keep serving after an operation.
 enum Flow {
@@ -47,13 +46,7 @@ pub struct Connection {
     pings_out: u32,
     match_cache: HashMap<Box<[u8]>, Arc<Matches<SubRef>>>,
     match_cache_generation: u64,
-    /// Clients whose writers must be woken at the end of this read batch.
-    to_flush: Vec<Arc<ClientShared>>,
-    /// Subscriptions that reached their auto-unsubscribe limit during this batch.
-    to_retire: Vec<Arc<Subscription>>,
-    /// A subscriber this batch pushed past its stall mark: the reader pauses for it.
-    stall_on: Option<Arc<ClientShared>>,
-    rng_state: u64,
+    router: Router,
     in_msgs: u64,
     in_bytes: u64,
 }
@@ -76,10 +69,7 @@ impl Connection {
             pings_out: 0,
             match_cache: HashMap::new(),
             match_cache_generation: u64::MAX,
-            to_flush: Vec::new(),
-            to_retire: Vec::new(),
-            stall_on: None,
-            rng_state: client.id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            router: Router::new(client.id),
             in_msgs: 0,
             in_bytes: 0,
             state,
@@ -149,7 +139,7 @@ impl Connection {
                 if let Flow::Close(reason) = flow {
                     return reason;
                 }
-                let Some(slow) = self.stall_on.take() else {
+                let Some(slow) = self.router.stall_on.take() else {
                     break;
                 };
                 // Backpressure on a fast producer, bounded so a stuck consumer cannot hold
@@ -173,7 +163,7 @@ impl Connection {
                     if let Flow::Close(reason) = self.execute(op) {
                         break Flow::Close(reason);
                     }
-                    if self.stall_on.is_some() {
+                    if self.router.stall_on.is_some() {
                         break Flow::Continue;
                     }
                 }
@@ -282,10 +272,18 @@ impl Connection {
         }
         self.ok();
         let matches = self.lookup(publish.subject);
-        let delivered = self.route(&matches, &publish);
+        let msg = InboundMsg {
+            subject: publish.subject,
+            reply: publish.reply,
+            headers: publish.headers,
+            payload: publish.payload,
+            client_id: self.client.id,
+        };
+        let delivered = self.router.route(&self.state, &matches, &msg, self.echo);
         if delivered == 0 && self.no_responders {
             if let Some(reply) = publish.reply {
-                self.send_no_responders(reply);
+                self.router
+                    .send_no_responders(&self.state, &self.client, reply);
             }
         }
         Flow::Continue
@@ -304,7 +302,12 @@ impl Connection {
                 self.ok();
                 return Flow::Continue;
             }
-            let sub = Arc::new(Subscription::new(self.client.clone(), subject, queue, sid));
+            let sub = Arc::new(Subscription::new(
+                Target::Client(self.client.clone()),
+                subject,
+                queue,
+                sid,
+            ));
             subs.insert(sid.into(), sub.clone());
             sub
         };
@@ -369,119 +372,8 @@ impl Connection {
         found
     }
 
-    /// Delivers to every plain match and one member of each queue group; returns how many
-    /// subscriptions received the message.
-    fn route(&mut self, matches: &Matches<SubRef>, publish: &Publish<'_>) -> usize {
-        let mut delivered = 0;
-        for sub in &matches.plain {
-            if !self.echo && sub.client.id == self.client.id {
-                continue;
-            }
-            if self.deliver(sub, publish) {
-                delivered += 1;
-            }
-        }
-        for group in &matches.queues {
-            let members = &group.members;
-            if members.is_empty() {
-                continue;
-            }
-            let start = (self.next_random() % members.len() as u64) as usize;
-            for i in 0..members.len() {
-                let sub = &members[(start + i) % members.len()];
-                if !self.echo && sub.client.id == self.client.id {
-                    continue;
-                }
-                if self.deliver(sub, publish) {
-                    delivered += 1;
-                    break;
-                }
-            }
-        }
-        delivered
-    }
-
-    fn deliver(&mut self, sub: &SubRef, publish: &Publish<'_>) -> bool {
-        match sub.admit() {
-            Admit::Skip => return false,
-            Admit::DeliverLast => self.to_retire.push(sub.0.clone()),
-            Admit::Deliver => {}
-        }
-        let target = &sub.client;
-        let headers = publish.headers.filter(|_| target.supports_headers());
-        let size = (headers.map_or(0, <[u8]>::len) + publish.payload.len()) as u64;
-        let queued = target.out.queue(size, |buf| {
-            weir_protocol::encode_msg(
-                buf,
-                publish.subject,
-                &sub.sid,
-                publish.reply,
-                headers,
-                publish.payload,
-            )
-        });
-        match queued {
-            Queued::NeedsFlush => self.to_flush.push(target.clone()),
-            Queued::Pending => {
-                if self.stall_on.is_none()
-                    && target.id != self.client.id
-                    && target.out.is_stalling()
-                {
-                    self.stall_on = Some(target.clone());
-                }
-            }
-            Queued::Dropped => return false,
-            Queued::BecameSlow => {
-                self.state
-                    .totals
-                    .slow_consumers
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::info!(
-                    cid = target.id,
-                    addr = %target.addr,
-                    "Slow Consumer Detected: MaxPending of {} exceeded",
-                    self.state.opts.max_pending_bytes
-                );
-                target.close(CloseReason::SlowConsumerPendingBytes);
-                return false;
-            }
-        }
-        true
-    }
-
-    /// Answers a request nobody can serve with a 503 status on the requester's own
-    /// subscriptions to the reply subject.
-    fn send_no_responders(&mut self, reply: &[u8]) {
-        let matches = self.state.with_subscriptions(|i| i.match_subject(reply));
-        let own = matches
-            .plain
-            .iter()
-            .chain(matches.queues.iter().flat_map(|g| g.members.iter()))
-            .filter(|s| s.client.id == self.client.id);
-        for sub in own {
-            let queued = self.client.out.queue(0, |buf| {
-                weir_protocol::encode_msg(
-                    buf,
-                    reply,
-                    &sub.sid,
-                    None,
-                    Some(NO_RESPONDERS_HEADERS),
-                    b"",
-                )
-            });
-            if queued == Queued::NeedsFlush {
-                self.to_flush.push(self.client.clone());
-            }
-        }
-    }
-
     fn end_batch(&mut self) {
-        for client in self.to_flush.drain(..) {
-            client.out.flush();
-        }
-        for sub in std::mem::take(&mut self.to_retire) {
-            retire(&self.state, &sub);
-        }
+        self.router.finish(&self.state);
         if self.in_msgs > 0 {
             self.client
                 .in_msgs
@@ -508,31 +400,14 @@ impl Connection {
     }
 
     fn send_err(&mut self, message: &str) {
-        if self
-            .client
-            .out
-            .queue(0, |buf| weir_protocol::encode_err(buf, message))
-            == Queued::NeedsFlush
-        {
-            self.to_flush.push(self.client.clone());
-        }
+        self.router
+            .queue_to(&self.client, |buf| weir_protocol::encode_err(buf, message));
         self.end_batch();
     }
 
     fn queue_own(&mut self, bytes: &'static [u8]) {
-        if self.client.out.queue(0, |buf| buf.extend_from_slice(bytes)) == Queued::NeedsFlush {
-            self.to_flush.push(self.client.clone());
-        }
-    }
-
-    /// xorshift64: a queue member pick needs spread, not cryptographic randomness.
-    fn next_random(&mut self) -> u64 {
-        let mut x = self.rng_state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng_state = x;
-        x
+        self.router
+            .queue_to(&self.client, |buf| buf.extend_from_slice(bytes));
     }
 
     /// Removes every subscription of the closed client and folds its counters into the totals.
@@ -562,19 +437,5 @@ impl Connection {
         let out = self.client.out.lock();
         totals.out_msgs.fetch_add(out.msgs_out, Ordering::Relaxed);
         totals.out_bytes.fetch_add(out.bytes_out, Ordering::Relaxed);
-    }
-}
-
-/// Takes a subscription out of the index and its owner's map (auto-unsubscribe or UNSUB).
-fn retire(state: &ServerState, sub: &Arc<Subscription>) {
-    if !sub.mark_retired() {
-        return;
-    }
-    state.mutate_subscriptions(|index| {
-        index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()))
-    });
-    let mut subs = sub.client.subs.lock();
-    if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {
-        subs.remove(&sub.sid);
     }
 }

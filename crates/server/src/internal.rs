@@ -1,0 +1,186 @@
+//! The server as a NATS participant: handlers inside the server subscribe to subjects
+//! (JetStream's API and stream ingest) and the server publishes (replies, publish acks)
+//! through the same index and outbound buffers as client connections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use weir_subject::{Matches, SubjectError};
+
+use crate::router::{retire, Router};
+use crate::state::ServerState;
+use crate::subscription::{InboundMsg, InternalHandler, SubRef, Subscription, Target};
+
+/// Internal publishes come from client id 0, which no client has.
+const SERVER_CLIENT_ID: u64 = 0;
+const MATCH_CACHE_MAX_ENTRIES: usize = 256;
+
+impl ServerState {
+    /// Subscribes a server-side handler to `filter` (optionally in a queue group).
+    pub fn subscribe_internal(
+        &self,
+        filter: &[u8],
+        queue: Option<&[u8]>,
+        handler: Arc<dyn InternalHandler>,
+    ) -> Result<Arc<Subscription>, SubjectError> {
+        let sub = Arc::new(Subscription::new(
+            Target::Internal(handler),
+            filter,
+            queue,
+            b"internal",
+        ));
+        self.mutate_subscriptions(|index| index.insert(filter, queue, SubRef(sub.clone())))?;
+        Ok(sub)
+    }
+
+    pub fn unsubscribe_internal(&self, sub: &Arc<Subscription>) {
+        retire(self, sub);
+    }
+
+    /// Publishes one message as the server and wakes the receivers' writers at once.
+    pub fn publish(
+        &self,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) {
+        let mut publisher = InternalPublisher::new();
+        publisher.publish(self, subject, reply, headers, payload);
+        publisher.finish(self);
+    }
+}
+
+/// Publishes many messages as the server (for example every ack of a group commit) and
+/// wakes each receiver's writer once, at `finish`.
+pub struct InternalPublisher {
+    router: Router,
+    cache: HashMap<Box<[u8]>, Arc<Matches<SubRef>>>,
+    cache_generation: u64,
+}
+
+impl Default for InternalPublisher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InternalPublisher {
+    pub fn new() -> Self {
+        InternalPublisher {
+            router: Router::new(0x5EED),
+            cache: HashMap::new(),
+            cache_generation: u64::MAX,
+        }
+    }
+
+    /// Returns how many subscriptions received the message.
+    pub fn publish(
+        &mut self,
+        state: &ServerState,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> usize {
+        let generation = state.subscriptions_generation();
+        if generation != self.cache_generation || self.cache.len() >= MATCH_CACHE_MAX_ENTRIES {
+            self.cache.clear();
+            self.cache_generation = generation;
+        }
+        let matches = match self.cache.get(subject) {
+            Some(found) => found.clone(),
+            None => {
+                let found = state.with_subscriptions(|index| index.match_subject(subject));
+                self.cache.insert(subject.into(), found.clone());
+                found
+            }
+        };
+        let msg = InboundMsg {
+            subject,
+            reply,
+            headers,
+            payload,
+            client_id: SERVER_CLIENT_ID,
+        };
+        self.router.route(state, &matches, &msg, true)
+    }
+
+    pub fn finish(&mut self, state: &ServerState) {
+        // The server never waits on a slow receiver: its slowness is handled per client.
+        self.router.stall_on = None;
+        self.router.finish(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    use super::*;
+    use crate::{Options, Server};
+
+    /// Replies to every request with the request's payload reversed.
+    struct Reverser {
+        state: Mutex<Option<Arc<ServerState>>>,
+    }
+
+    impl InternalHandler for Reverser {
+        fn deliver(&self, msg: &InboundMsg<'_>) -> bool {
+            let Some(state) = self.state.lock().unwrap().clone() else {
+                return false;
+            };
+            let Some(reply) = msg.reply else {
+                return false;
+            };
+            let reversed: Vec<u8> = msg.payload.iter().rev().copied().collect();
+            state.publish(reply, None, None, &reversed);
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn internal_handler_answers_a_client_request() {
+        let handle = Server::start(Options {
+            host: "127.0.0.1".into(),
+            port: 0,
+            ..Options::default()
+        })
+        .await
+        .expect("server starts");
+        let state = handle.state_for_tests();
+        let handler = Arc::new(Reverser {
+            state: Mutex::new(Some(state.clone())),
+        });
+        let sub = state
+            .subscribe_internal(b"svc.reverse", None, handler)
+            .expect("valid subject");
+
+        let stream = TcpStream::connect(handle.client_addr()).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        lines.next_line().await.unwrap().expect("INFO");
+        write
+            .write_all(b"CONNECT {\"verbose\":false}\r\nSUB inbox.1 1\r\nPUB svc.reverse inbox.1 3\r\nabc\r\nPING\r\n")
+            .await
+            .unwrap();
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "MSG inbox.1 1 3");
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "cba");
+        assert_eq!(lines.next_line().await.unwrap().unwrap(), "PONG");
+
+        state.unsubscribe_internal(&sub);
+        write
+            .write_all(b"PUB svc.reverse inbox.1 3\r\nabc\r\nPING\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            lines.next_line().await.unwrap().unwrap(),
+            "PONG",
+            "no reply once unsubscribed"
+        );
+        handle.shutdown().await;
+    }
+}
