@@ -187,6 +187,17 @@ async fn pub_to_wildcard_subject_pedantic() {
     }
 }
 
+/// nats-server routes a wildcard publish subject with its wildcards taken as tokens, even
+/// while it complains about it in pedantic mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wildcard_publish_subject_is_still_routed() {
+    let s = server().await;
+    let mut c = RawConn::connect(s.addr()).await;
+    c.send(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB foo.* 1\r\nSUB foo.bar 2\r\nPUB foo.* 1\r\nx\r\nPING\r\n")
+        .await;
+    c.expect_bytes(b"MSG foo.* 1 1\r\nx\r\nPONG\r\n").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pub_to_malformed_subject() {
     assert_err_and_open(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::cache::{Lookup, MatchCache};
 use crate::result::{Collector, Matches};
 use crate::trie::Level;
-use crate::validate::{is_valid_literal_subject, is_valid_queue_name, is_valid_subject};
+use crate::validate::{is_valid_queue_name, is_valid_subject};
 use crate::SubjectError;
 
 /// Default bound on cached match results, across all reader threads.
@@ -139,7 +139,10 @@ impl<T: Clone + PartialEq> SubjectIndex<T> {
                 None
             }
         };
-        if !is_valid_literal_subject(subject) {
+        // Like nats-server, a publish subject holding wildcard tokens is matched with those
+        // tokens taken literally (`foo.*` reaches `foo.*` and `foo.>` subscribers); only
+        // malformed subjects (empty tokens, whitespace) match nothing.
+        if !is_valid_subject(subject) {
             return Arc::clone(&self.empty);
         }
         let mut collector = Collector::new();
