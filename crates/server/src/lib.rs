@@ -9,6 +9,7 @@ pub mod flags;
 mod ids;
 mod info;
 pub mod internal;
+pub mod jetstream;
 mod listener;
 pub mod logging;
 mod monitor;

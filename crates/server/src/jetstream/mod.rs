@@ -1,0 +1,6 @@
+//! JetStream inside the server: stream write path (ordered apply with group commit), the
+//! `$JS.API` handlers and stream persistence. The storage engine is `weir-store`; the API
+//! model (JSON types, errors, config validation) is `weir-jsapi`.
+
+pub mod dedup;
+pub mod publish_rules;
