@@ -3,4 +3,5 @@
 //! model (JSON types, errors, config validation) is `weir-jsapi`.
 
 pub mod dedup;
+pub mod ingest;
 pub mod publish_rules;
