@@ -51,6 +51,10 @@ impl Publish {
     }
 }
 
+/// The publish was not queued: the stream is saturated or closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
+
 pub struct IngestQueue {
     inner: Mutex<Inner>,
     wake: Notify,
@@ -78,15 +82,15 @@ impl IngestQueue {
         }
     }
 
-    /// Queues a publish; gives it back when the queue is full or closed.
-    pub fn push(&self, publish: Publish) -> Result<(), Publish> {
+    /// Queues a publish, unless the queue is full or closed.
+    pub fn push(&self, publish: Publish) -> Result<(), QueueFull> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(publish);
+            return Err(QueueFull);
         }
         let mut inner = self.inner.lock();
         let size = publish.size_bytes();
         if inner.queue.len() >= self.max_msgs || inner.bytes + size > self.max_bytes {
-            return Err(publish);
+            return Err(QueueFull);
         }
         let was_empty = inner.queue.is_empty();
         inner.bytes += size;
