@@ -4,4 +4,5 @@
 
 pub mod dedup;
 pub mod ingest;
+pub mod meta;
 pub mod publish_rules;
