@@ -5,4 +5,5 @@
 pub mod dedup;
 pub mod ingest;
 pub mod meta;
+pub mod pub_ack;
 pub mod publish_rules;
