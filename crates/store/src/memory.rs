@@ -62,6 +62,9 @@ impl MemStore {
         free: &'a mut Vec<u32>,
     ) -> impl FnMut(Removed) + 'a {
         move |r: Removed| {
+            if r.seq == 0 {
+                return; // "everything": the caller clears the slab
+            }
             slab[r.loc as usize] = None;
             free.push(r.loc);
         }

@@ -48,14 +48,14 @@ impl Scan<'_> {
         }
     }
 
-    fn apply(&mut self, v: &RecordView<'_>, offset: u64, seg: &mut Segment, path: &PathBuf) {
+    fn apply(&mut self, v: &RecordView<'_>, offset: u64, seg: &mut Segment, path: &std::path::Path) {
         self.report.scanned_records += 1;
         let h = v.hdr;
         match h.kind {
             KIND_MSG => {
                 if h.seq <= self.table.last_seq {
                     self.report.corrupt.push(CorruptRange {
-                        segment: path.clone(),
+                        segment: path.to_path_buf(),
                         offset_bytes: offset,
                         len_bytes: u64::from(h.len),
                         seqs: None,

@@ -14,7 +14,9 @@
 
 use crate::error::IoContext;
 use crate::file::FileStore;
-use crate::record::{self, FILE_HEADER_BYTES, KIND_SNAPSHOT_FILE, SNAPSHOT_MAGIC};
+use crate::record::{
+    self, FILE_HEADER_BYTES, KIND_SEGMENT_FILE, KIND_SNAPSHOT_FILE, SEGMENT_MAGIC, SNAPSHOT_MAGIC,
+};
 use crate::recovery::Recovered;
 use crate::segment::Segment;
 use crate::subject_index::NO_SUBJECT;
@@ -223,6 +225,16 @@ pub(crate) fn load(dir: &Path, files: &[(u64, PathBuf, u64)]) -> Result<Recovere
             tombstones.push(c.u64()?);
         }
         let mut seg = Segment::open(path.clone(), s_first, s_len).map_err(|e| e.to_string())?;
+        // Cheap check that the file still is what the snapshot describes.
+        let mut hdr = [0u8; FILE_HEADER_BYTES];
+        seg.read_at(0, &mut hdr).map_err(|e| e.to_string())?;
+        let hdr_first = record::decode_file_header(&hdr, SEGMENT_MAGIC, KIND_SEGMENT_FILE)?;
+        if hdr_first != s_first {
+            return Err(format!(
+                "segment {} header names first seq {hdr_first}",
+                path.display()
+            ));
+        }
         seg.tombstones = tombstones;
         segments.push(seg);
     }

@@ -241,7 +241,15 @@ impl Table {
     }
 
     /// Repairs stale per-subject first/last bounds left by removals.
+    /// Also drops TTL heap entries of removed messages from the top, so
+    /// `next_ttl_ns` is exact.
     pub fn fix_stale(&mut self) {
+        while let Some(&Reverse((_, seq))) = self.ttl.peek() {
+            if self.slot(seq).is_some() {
+                break;
+            }
+            self.ttl.pop();
+        }
         if !self.subjects.has_stale() {
             return;
         }
