@@ -1,0 +1,298 @@
+//! A stream's write path: one task applies every write in order (the seam where a
+//! replicated log will later sit), and makes them durable by group commit.
+//!
+//! Each turn drains *everything* queued, applies it to the store under the write lock,
+//! flushes to the OS, releases the lock, fsyncs (unless the lazy `sync_interval` mode is
+//! chosen), and only then sends the acknowledgements. Publishes that arrive during an fsync
+//! wait in the queue and share the next one, so one fsync covers many publishes.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+use weir_store::{PurgeRequest, Store, StoreError};
+
+use super::dedup::DedupWindow;
+use super::ingest::{IngestQueue, Publish};
+use super::pub_ack;
+use super::publish_rules::{decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView};
+use crate::internal::InternalPublisher;
+use crate::options::SyncPolicy;
+use crate::state::ServerState;
+
+/// How often the actor expires old messages and dedup entries when idle.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What the write path needs to know of a stream's configuration; replaced on update.
+#[derive(Debug, Clone)]
+pub struct WriteSettings {
+    pub rules: Rules,
+    pub duplicate_window: Duration,
+    pub no_ack: bool,
+}
+
+pub struct StreamWriter {
+    pub store: Arc<RwLock<Box<dyn Store>>>,
+    pub settings: Arc<RwLock<WriteSettings>>,
+    pub ingest: Arc<IngestQueue>,
+    pub sync: SyncPolicy,
+}
+
+/// The outcome of one publish, turned into its ack once the batch is durable.
+enum Outcome {
+    Stored(u64),
+    Duplicate(u64),
+    Rejected(Rejection),
+    Failed(String),
+}
+
+struct Pending {
+    reply: Bytes,
+    outcome: Outcome,
+}
+
+/// State only the actor touches.
+struct Tracking {
+    dedup: DedupWindow,
+    last_msg_id: Option<String>,
+}
+
+struct View<'a> {
+    store: &'a dyn Store,
+    tracking: &'a Tracking,
+    last_seq: u64,
+    msgs: u64,
+    bytes: u64,
+}
+
+impl StreamView for View<'_> {
+    fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+    fn last_msg_id(&self) -> Option<&str> {
+        self.tracking.last_msg_id.as_deref()
+    }
+    fn duplicate_of(&self, msg_id: &str) -> Option<u64> {
+        self.tracking.dedup.lookup(msg_id)
+    }
+    fn last_seq_for_subject(&self, subject: &[u8]) -> u64 {
+        self.store.subject_state(subject).map_or(0, |s| s.last_seq)
+    }
+    fn msgs(&self) -> u64 {
+        self.msgs
+    }
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    fn msgs_for_subject(&self, subject: &[u8]) -> u64 {
+        self.store.subject_state(subject).map_or(0, |s| s.msgs)
+    }
+}
+
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+impl StreamWriter {
+    /// Runs until the ingest queue is closed and drained.
+    pub async fn run(self, state: Arc<ServerState>) {
+        let mut tracking = Tracking {
+            dedup: DedupWindow::default(),
+            last_msg_id: None,
+        };
+        let mut batch: Vec<Publish> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut publisher = InternalPublisher::new();
+        let mut ack = Vec::with_capacity(128);
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+        let mut lazy_sync = match self.sync {
+            SyncPolicy::Interval(every) => Some(tokio::time::interval(every)),
+            SyncPolicy::Always => None,
+        };
+        loop {
+            tokio::select! {
+                more = self.ingest.drain_into(&mut batch) => {
+                    if !more {
+                        break;
+                    }
+                }
+                _ = housekeeping.tick() => {
+                    self.housekeeping(&mut tracking);
+                    continue;
+                }
+                _ = async { lazy_sync.as_mut().expect("guarded").tick().await }, if lazy_sync.is_some() => {
+                    if let Err(err) = self.flush_and_sync().await {
+                        tracing::error!("stream sync failed: {err}");
+                    }
+                    continue;
+                }
+            }
+            self.apply_batch(&mut batch, &mut tracking, &mut pending);
+            let durable = match self.sync {
+                SyncPolicy::Always => self.flush_and_sync().await,
+                SyncPolicy::Interval(_) => self.flush_only(),
+            };
+            if let Err(err) = durable {
+                // Nothing of this batch may be acknowledged as stored.
+                tracing::error!("stream write failed: {err}");
+                for p in &mut pending {
+                    if matches!(p.outcome, Outcome::Stored(_)) {
+                        p.outcome = Outcome::Failed(err.to_string());
+                    }
+                }
+            }
+            let stream = self.settings.read().rules.stream.clone();
+            for p in pending.drain(..) {
+                ack.clear();
+                match &p.outcome {
+                    Outcome::Stored(seq) => pub_ack::ok(&mut ack, &stream, *seq, false),
+                    Outcome::Duplicate(seq) => pub_ack::ok(&mut ack, &stream, *seq, true),
+                    Outcome::Rejected(rejection) => {
+                        pub_ack::rejection(&mut ack, &stream, rejection)
+                    }
+                    Outcome::Failed(why) => pub_ack::error(
+                        &mut ack,
+                        &stream,
+                        pub_ack::ApiCode {
+                            code: 503,
+                            err_code: 10077,
+                        },
+                        why,
+                    ),
+                }
+                publisher.publish(&state, &p.reply, None, None, &ack);
+            }
+            publisher.finish(&state);
+        }
+        if let Err(err) = self.flush_and_sync().await {
+            tracing::error!("final stream sync failed: {err}");
+        }
+    }
+
+    fn apply_batch(
+        &self,
+        batch: &mut Vec<Publish>,
+        tracking: &mut Tracking,
+        pending: &mut Vec<Pending>,
+    ) {
+        let settings = self.settings.read().clone();
+        let now = now_ns();
+        let mut store = self.store.write();
+        for publish in batch.drain(..) {
+            let outcome = apply_one(store.as_mut(), &settings, tracking, &publish, now);
+            if let Some(reply) = publish.reply {
+                if !settings.no_ack && !reply.is_empty() {
+                    pending.push(Pending { reply, outcome });
+                }
+            }
+        }
+    }
+
+    fn flush_only(&self) -> Result<(), String> {
+        self.store
+            .write()
+            .flush()
+            .map(drop)
+            .map_err(|e: StoreError| e.to_string())
+    }
+
+    /// Flushes under the lock, fsyncs without it.
+    async fn flush_and_sync(&self) -> Result<(), String> {
+        let batch = self.store.write().flush().map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        tokio::task::spawn_blocking(move || batch.sync())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    fn housekeeping(&self, tracking: &mut Tracking) {
+        let now = now_ns();
+        let window = self.settings.read().duplicate_window;
+        tracking
+            .dedup
+            .expire(now, i64::try_from(window.as_nanos()).unwrap_or(i64::MAX));
+        if let Err(err) = self.store.write().expire(now) {
+            tracing::error!("expiring messages failed: {err}");
+        }
+    }
+}
+
+fn apply_one(
+    store: &mut dyn Store,
+    settings: &WriteSettings,
+    tracking: &mut Tracking,
+    publish: &Publish,
+    now: i64,
+) -> Outcome {
+    let headers = if publish.headers.is_empty() {
+        None
+    } else {
+        weir_protocol::parse_headers(&publish.headers).ok()
+    };
+    let state = store.state();
+    let view = View {
+        store: &*store,
+        tracking,
+        last_seq: state.last_seq,
+        msgs: state.msgs,
+        bytes: state.bytes,
+    };
+    let size = weir_store::msg_size(
+        publish.subject.len(),
+        publish.headers.len(),
+        publish.payload.len(),
+    );
+    let accepted = match decide(
+        &settings.rules,
+        &view,
+        &publish.subject,
+        headers.as_ref(),
+        (publish.headers.len() + publish.payload.len()) as u64,
+    ) {
+        Err(rejection) => return Outcome::Rejected(rejection),
+        Ok(Decision::Duplicate { seq }) => return Outcome::Duplicate(seq),
+        Ok(Decision::Store(accepted)) => accepted,
+    };
+    debug_assert!(size > 0);
+    let ttl_ns = accepted.ttl.map(|ttl| match ttl {
+        MsgTtl::Never => -1,
+        MsgTtl::After(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+    });
+    let seq = match store.append(
+        &publish.subject,
+        &publish.headers,
+        &publish.payload,
+        now,
+        ttl_ns,
+    ) {
+        Ok(seq) => seq,
+        Err(err) => return Outcome::Failed(err.to_string()),
+    };
+    if let Some(id) = accepted.msg_id {
+        tracking.dedup.record(&id, seq, now);
+        tracking.last_msg_id = Some(id);
+    }
+    let rollup = match accepted.rollup {
+        None => Ok(0),
+        Some(Rollup::Subject) => store.purge(&PurgeRequest {
+            filter: Some(publish.subject.clone()),
+            up_to_seq: Some(seq),
+            keep: None,
+        }),
+        Some(Rollup::All) => store.purge(&PurgeRequest {
+            filter: None,
+            up_to_seq: Some(seq),
+            keep: None,
+        }),
+    };
+    if let Err(err) = rollup {
+        tracing::error!("rollup at seq {seq} failed: {err}");
+    }
+    Outcome::Stored(seq)
+}
