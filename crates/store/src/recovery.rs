@@ -48,7 +48,13 @@ impl Scan<'_> {
         }
     }
 
-    fn apply(&mut self, v: &RecordView<'_>, offset: u64, seg: &mut Segment, path: &std::path::Path) {
+    fn apply(
+        &mut self,
+        v: &RecordView<'_>,
+        offset: u64,
+        seg: &mut Segment,
+        path: &std::path::Path,
+    ) {
         self.report.scanned_records += 1;
         let h = v.hdr;
         match h.kind {
