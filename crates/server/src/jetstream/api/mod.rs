@@ -1,0 +1,4 @@
+//! The JetStream API (`$JS.API.>`): subject routing and the serving task.
+
+pub mod route;
+pub mod worker;
