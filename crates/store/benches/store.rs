@@ -3,7 +3,9 @@
 //! stores and clean-reopen times (1M messages; 10M with WEIR_BENCH_10M=1).
 
 use criterion::{black_box, BenchmarkId, Criterion, Throughput};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use weir_store::*;
 
@@ -48,7 +50,7 @@ fn bench_append(c: &mut Criterion) {
             let mut i = 0u64;
             b.iter(|| {
                 i += 1;
-                if i % 4096 == 0 {
+                if i.is_multiple_of(4096) {
                     // Keep the page cache writes flowing like a real broker.
                     drop(s.flush().unwrap());
                 }
@@ -134,21 +136,39 @@ fn bench_reads(c: &mut Criterion) {
     g.finish();
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
+/// Counts live heap bytes, for an exact memory-per-message figure.
+struct CountingAlloc;
+
+static LIVE_HEAP_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_HEAP_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_HEAP_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        LIVE_HEAP_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn heap_bytes() -> u64 {
+    LIVE_HEAP_BYTES.load(Ordering::Relaxed) as u64
 }
 
 /// Memory per stored message: 1M messages of 128 B on 100k subjects.
 fn memory_report() {
     let n = 1_000_000u64;
     let payload = [3u8; 128];
-    let before = rss_bytes();
+    let before = heap_bytes();
     let mut ms = memory_store(MemStoreConfig::default());
     for i in 0..n {
         ms.append(
@@ -160,10 +180,10 @@ fn memory_report() {
         )
         .unwrap();
     }
-    let mem = rss_bytes().saturating_sub(before);
+    let mem = heap_bytes().saturating_sub(before);
     drop(ms);
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let before = rss_bytes();
+    let before = heap_bytes();
     let mut fs = file_store(dir.path());
     for i in 0..n {
         fs.append(
@@ -176,9 +196,9 @@ fn memory_report() {
         .unwrap();
     }
     fs.flush().unwrap().sync().unwrap();
-    let file = rss_bytes().saturating_sub(before);
+    let file = heap_bytes().saturating_sub(before);
     println!(
-        "memory per message (1M x 128 B, 100k subjects): memory store {} B/msg, file store {} B/msg (RSS growth)",
+        "memory per message (1M x 128 B, 100k subjects): memory store {} B/msg, file store {} B/msg (live heap bytes)",
         mem / n,
         file / n
     );
@@ -200,7 +220,7 @@ fn reopen_report(n: u64) {
             None,
         )
         .unwrap();
-        if i % 100_000 == 0 {
+        if i.is_multiple_of(100_000) {
             drop(s.flush().unwrap());
         }
     }

@@ -27,26 +27,42 @@ pub(crate) fn next_matching_seq(table: &Table, start: u64, filter: Option<&[u8]>
         }
         return table.next_where(start, e.last, |s| s == id);
     }
-    // Wildcard: bound the scan by the matching subjects' first/last seqs and
-    // memoise each subject id's match result.
-    let mut lo = u64::MAX;
-    let mut hi = 0;
+    // Wildcard. A consumer usually finds its next match close by: scan a
+    // bounded window first, memoising each subject id's match result.
     let mut memo: HashMap<u32, bool> = HashMap::new();
-    for id in table.subjects.ids() {
-        let e = table.subjects.entry(id);
-        if e.last < start {
-            continue;
-        }
-        if weir_subject::matches(filter, table.subjects.name(id)) {
-            lo = lo.min(e.first);
-            hi = hi.max(e.last);
-            memo.insert(id, true);
-        }
+    let mut is_match = |id: u32| {
+        *memo
+            .entry(id)
+            .or_insert_with(|| weir_subject::matches(filter, table.subjects.name(id)))
+    };
+    let window_end = start.max(table.first_seq).saturating_add(SCAN_WINDOW);
+    if let Some(seq) = table.next_where(start, window_end, &mut is_match) {
+        return Some(seq);
     }
-    if memo.is_empty() {
+    if window_end >= table.last_seq {
         return None;
     }
-    table.next_where(start.max(lo), hi, |id| memo.contains_key(&id))
+    // Far or absent: bound the rest by the matching subjects' first/last seqs.
+    let from = window_end + 1;
+    let (lo, hi) = matching_bounds(table, filter, from)?;
+    table.next_where(from.max(lo), hi, is_match)
+}
+
+/// Slots scanned before consulting the subject index for a wildcard.
+const SCAN_WINDOW: u64 = 4096;
+
+/// Smallest first and largest last seq (>= `from`) among matching subjects.
+fn matching_bounds(table: &Table, filter: &[u8], from: u64) -> Option<(u64, u64)> {
+    let mut lo = u64::MAX;
+    let mut hi = 0;
+    for id in table.subjects.ids() {
+        let e = table.subjects.entry(id);
+        if e.last >= from && weir_subject::matches(filter, table.subjects.name(id)) {
+            lo = lo.min(e.first);
+            hi = hi.max(e.last);
+        }
+    }
+    (hi >= from).then_some((lo, hi))
 }
 
 /// Newest live seq whose subject matches `filter`.
@@ -57,6 +73,17 @@ pub(crate) fn last_seq_for(table: &Table, filter: &[u8]) -> Option<u64> {
     if weir_subject::is_literal(filter) {
         let id = table.subjects.lookup(filter)?;
         return Some(table.subjects.entry(id).last);
+    }
+    // Recent messages first: most wildcard "last" lookups hit near the end.
+    let mut memo: HashMap<u32, bool> = HashMap::new();
+    let is_match = |id: u32| {
+        *memo
+            .entry(id)
+            .or_insert_with(|| weir_subject::matches(filter, table.subjects.name(id)))
+    };
+    let window_start = table.last_seq.saturating_sub(SCAN_WINDOW);
+    if let Some(seq) = table.prev_where(window_start, table.last_seq, is_match) {
+        return Some(seq);
     }
     table
         .subjects

@@ -700,3 +700,57 @@ suite!(memory, MemFactory);
 suite!(file, FileFactory::new(4096, false));
 suite!(file_lz4, FileFactory::new(4096, true));
 suite!(file_big_blocks, FileFactory::new(8 << 20, false));
+
+#[test]
+fn stores_and_batches_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<MemStore>();
+    send_sync::<FileStore>();
+    send::<SyncBatch>();
+    // The JetStream layer's shape: writes under a write lock, fsync outside it.
+    let dir = tempfile::tempdir().unwrap();
+    let store = parking_lot::RwLock::new(
+        open_file_store(dir.path(), FileStoreConfig::default())
+            .unwrap()
+            .0,
+    );
+    let batch = {
+        let mut s = store.write();
+        s.append(b"a", b"", b"1", 1, None).unwrap();
+        s.flush().unwrap()
+    };
+    let reader = std::thread::scope(|sc| {
+        let h = sc.spawn(|| store.read().get(1).unwrap().map(|m| m.seq));
+        batch.sync().unwrap();
+        h.join().unwrap()
+    });
+    assert_eq!(reader, Some(1));
+}
+
+#[test]
+fn wildcard_lookups_far_away_use_the_index() {
+    let mut s = memory_store(MemStoreConfig::default());
+    s.append(b"rare.x", b"", b"r", 0, None).unwrap();
+    for i in 0..10_000u64 {
+        s.append(format!("common.{}", i % 100).as_bytes(), b"", b"c", 0, None)
+            .unwrap();
+    }
+    s.append(b"rare.y", b"", b"r", 0, None).unwrap();
+    s.append(b"common.z", b"", b"c", 0, None).unwrap();
+    assert_eq!(
+        s.next_matching(2, Some(b"rare.*")).unwrap().map(|m| m.seq),
+        Some(10_002)
+    );
+    assert_eq!(s.next_matching(10_003, Some(b"rare.*")).unwrap(), None);
+    assert_eq!(
+        s.last_for_subject(b"rare.*").unwrap().map(|m| m.seq),
+        Some(10_002)
+    );
+    s.delete(10_002, false).unwrap();
+    assert_eq!(
+        s.last_for_subject(b"rare.*").unwrap().map(|m| m.seq),
+        Some(1)
+    );
+    assert_eq!(s.next_matching(2, Some(b"rare.*")).unwrap(), None);
+}
