@@ -422,6 +422,8 @@ impl Store for FileStore {
             && self.segments[active].len_bytes() + rec_len > self.cfg.block_size_bytes
         {
             self.segments[active].write_out()?;
+            // Sealed: it is never appended to again, so free its write buffer.
+            self.segments[active].pending = Vec::new();
             self.segments.push(Segment::create(&self.dir, seq)?);
             self.dir_dirty = true;
         }
