@@ -318,6 +318,17 @@ pub fn reference_config(opts: &Options, port: u16, log: &Path) -> String {
         c.push_str(&format!("  timeout: {}\n", opts.auth_timeout.as_secs_f64()));
         c.push_str("}\n");
     }
+    if opts.jetstream {
+        // Each test gives its own store dir; without one, a dir beside the log (per test).
+        let store = match &opts.store_dir {
+            Some(d) => d.clone(),
+            None => log.with_file_name("jetstream"),
+        };
+        c.push_str(&format!(
+            "jetstream {{\n  store_dir: {}\n}}\n",
+            quote(&store.display().to_string())
+        ));
+    }
     c
 }
 
@@ -765,4 +776,205 @@ pub fn try_next(sub: &mut async_nats::Subscriber) -> Option<async_nats::Message>
     tokio::task::unconstrained(sub.next())
         .now_or_never()
         .flatten()
+}
+
+// ---------------------------------------------------------------------------------------------
+// JetStream: per-test store dirs, and the server binary as a child process (for crash tests)
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh directory under the system temp dir, removed (with its contents) on drop.
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        TempDir {
+            path: unique_temp_dir(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// `test_options()` with JetStream on, storing in `store_dir` (give each test its own).
+pub fn js_options(store_dir: &Path) -> Options {
+    Options {
+        jetstream: true,
+        store_dir: Some(store_dir.to_path_buf()),
+        ..test_options()
+    }
+}
+
+/// The server binary a `ServerProcess` runs for the selected target: this package's
+/// `weir-server` for Weir, the reference `nats-server` otherwise.
+pub fn server_bin() -> PathBuf {
+    match target() {
+        Target::Weir => PathBuf::from(env!("CARGO_BIN_EXE_weir-server")),
+        Target::Reference => reference_bin(),
+    }
+}
+
+/// A server binary run as a child process with `-js -sd DIR -p PORT -a 127.0.0.1`, so that it
+/// can be killed with SIGKILL and restarted on the same store dir and port. Its stdout and
+/// stderr go to `server.log` in a temp dir of its own.
+pub struct ServerProcess {
+    bin: PathBuf,
+    target: Target,
+    store_dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+    log_dir: TempDir,
+    /// How many times it was started (the log of each start is appended).
+    pub starts: u32,
+}
+
+impl ServerProcess {
+    /// Starts the selected target's binary with JetStream storing in `store_dir`.
+    pub fn start_js(store_dir: &Path) -> ServerProcess {
+        ServerProcess::start_bin(server_bin(), target(), store_dir)
+    }
+
+    pub fn start_bin(bin: PathBuf, target: Target, store_dir: &Path) -> ServerProcess {
+        let mut last_err = String::new();
+        for _ in 0..5 {
+            let mut p = ServerProcess {
+                bin: bin.clone(),
+                target,
+                store_dir: store_dir.to_path_buf(),
+                port: free_port(),
+                child: None,
+                log_dir: TempDir::new(),
+                starts: 0,
+            };
+            match p.spawn() {
+                Ok(()) => return p,
+                Err(e) => last_err = e,
+            }
+        }
+        panic!("{} did not start: {last_err}", bin.display());
+    }
+
+    pub fn is_reference(&self) -> bool {
+        self.target == Target::Reference
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://{}", self.addr())
+    }
+
+    pub fn store_dir(&self) -> &Path {
+        &self.store_dir
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.log_dir.path().join("server.log")
+    }
+
+    /// The server's log so far (every start).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn spawn(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| format!("open log: {e}"))?;
+        let log2 = log.try_clone().map_err(|e| format!("clone log: {e}"))?;
+        let mut child = Command::new(&self.bin)
+            .arg("-js")
+            .arg("-sd")
+            .arg(&self.store_dir)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-a")
+            .arg("127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2))
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", self.bin.display()))?;
+        self.starts += 1;
+        let addr = self.addr();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!(
+                    "{} exited with {status}; log:\n{}",
+                    self.bin.display(),
+                    self.log()
+                ));
+            }
+            if StdTcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                self.child = Some(child);
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                kill_child(&mut child);
+                return Err(format!(
+                    "{} not accepting on {addr} after {START_TIMEOUT:?}",
+                    self.bin.display()
+                ));
+            }
+            // Short poll interval of a bounded readiness loop.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGKILL (`Child::kill`), then reaps the process.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill_child(&mut child);
+        }
+    }
+
+    /// Starts the binary again on the same store dir and port (after `kill9`, or kills first).
+    pub fn restart(&mut self) {
+        self.kill9();
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.spawn() {
+                Ok(()) => return,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("restart: {e}; retrying");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("restart on port {} failed: {e}", self.port),
+            }
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
 }
