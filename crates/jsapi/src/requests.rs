@@ -44,7 +44,8 @@ pub fn decode_optional_request<T: DeserializeOwned + Default>(
     body: &[u8],
     strict: bool,
 ) -> Result<T, JsError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    // An empty body or a bare `null` (some clients send it) asks for the defaults.
+    if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         return Ok(T::default());
     }
     decode_request(body, strict)

@@ -86,6 +86,12 @@ impl ServerHandle {
     /// Stops accepting, flushes pending output to clients, closes every connection and waits
     /// (bounded by the write deadline) for their tasks to finish.
     pub async fn shutdown(self) {
+        self.state.stop_accepting.cancel();
+        // Streams first: queued publishes are stored and acknowledged while clients are
+        // still connected, and stores close cleanly for a fast restart.
+        if let Some(js) = self.state.jetstream.get() {
+            js.shutdown(&self.state).await;
+        }
         self.state.shutdown.cancel();
         listener::close_all_clients(&self.state);
         self.tasks.close();
@@ -133,6 +139,10 @@ impl Server {
         tracing::info!("  ID:       {}", state.server_id);
         if let Some(addr) = monitor_addr {
             tracing::info!("Starting http monitor on {}", addr);
+        }
+        if state.opts.jetstream {
+            let js = jetstream::start(&state);
+            let _ = state.jetstream.set(js);
         }
         tracing::info!("Listening for client connections on {}", client_addr);
         tracing::info!("Server is ready");

@@ -95,9 +95,6 @@ fn run(flags: &Flags) -> ExitCode {
 }
 
 async fn serve(opts: Options, flags: &Flags, log: LogHandle) -> Result<(), String> {
-    if opts.jetstream {
-        tracing::warn!("JetStream is not available in this build yet; serving core NATS only");
-    }
     let handle = Server::start(opts.clone())
         .await
         .map_err(|e| e.to_string())?;

@@ -56,6 +56,8 @@ pub struct ServerState {
     pub shutdown: CancellationToken,
     /// Cancelled when the listener must stop accepting (shutdown or lame duck mode).
     pub stop_accepting: CancellationToken,
+    /// The JetStream subsystem, when enabled.
+    pub jetstream: std::sync::OnceLock<Arc<crate::jetstream::manager::JetStream>>,
     /// Set once lame duck mode starts: INFO then carries `ldm: true`.
     pub lame_duck: std::sync::atomic::AtomicBool,
 }
@@ -82,6 +84,7 @@ impl ServerState {
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             totals: Totals::default(),
+            jetstream: std::sync::OnceLock::new(),
             lame_duck: std::sync::atomic::AtomicBool::new(false),
         }
     }

@@ -274,10 +274,11 @@ fn apply_one(
         Ok(seq) => seq,
         Err(err) => return Outcome::Failed(err.to_string()),
     };
-    if let Some(id) = accepted.msg_id {
-        tracking.dedup.record(&id, seq, now);
-        tracking.last_msg_id = Some(id);
+    if let Some(id) = &accepted.msg_id {
+        tracking.dedup.record(id, seq, now);
     }
+    // A message without an id resets the last id, as in nats-server.
+    tracking.last_msg_id = accepted.msg_id;
     let rollup = match accepted.rollup {
         None => Ok(0),
         Some(Rollup::Subject) => store.purge(&PurgeRequest {

@@ -6,7 +6,38 @@ pub mod actor;
 pub mod api;
 pub mod dedup;
 pub mod ingest;
+pub mod manager;
 pub mod meta;
 pub mod pub_ack;
 pub mod publish_rules;
 pub mod stream;
+
+use std::sync::Arc;
+
+use crate::state::ServerState;
+
+/// Starts JetStream: restores the streams on disk and serves `$JS.API.>`.
+pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
+    let js = Arc::new(manager::JetStream::new(&state.opts));
+    tracing::info!("Starting JetStream");
+    tracing::info!("  Storage directory: {}", js.store_root().display());
+    js.recover(state);
+    let served_js = js.clone();
+    let served: api::worker::ServedPredicate = Arc::new(move |op| match op {
+        api::route::ApiOp::DirectGet(name)
+        | api::route::ApiOp::DirectGetLast { stream: name, .. } => served_js
+            .get(name)
+            .is_some_and(|e| e.config.read().allow_direct),
+        _ => true,
+    });
+    let (subscriber, rx) = api::worker::ApiSubscriber::new(served);
+    if let Err(err) = state.subscribe_internal(b"$JS.API.>", None, subscriber) {
+        tracing::error!("cannot serve the JetStream API: {err}");
+    }
+    let service = Arc::new(api::handlers::JsApi {
+        state: state.clone(),
+        js: js.clone(),
+    });
+    tokio::spawn(api::worker::run(state.clone(), service, rx));
+    js
+}

@@ -23,6 +23,7 @@ pub struct Stream {
     pub settings: Arc<RwLock<WriteSettings>>,
     ingest: Arc<IngestQueue>,
     subscriptions: Mutex<Vec<Arc<Subscription>>>,
+    handler: Mutex<Option<Arc<IngestHandler>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -73,6 +74,7 @@ impl Stream {
             settings: Arc::new(RwLock::new(settings)),
             ingest: ingest.clone(),
             subscriptions: Mutex::new(Vec::new()),
+            handler: Mutex::new(None),
             writer: Mutex::new(None),
         });
         let writer = StreamWriter {
@@ -87,8 +89,24 @@ impl Stream {
             state: Arc::downgrade(state),
             stream: name,
         });
+        *stream.handler.lock() = Some(handler.clone());
         stream.subscribe(state, subjects, handler)?;
         Ok(stream)
+    }
+
+    /// Replaces the ingest subscriptions after a subjects update.
+    pub fn resubscribe(
+        &self,
+        state: &ServerState,
+        subjects: &[String],
+    ) -> Result<(), weir_subject::SubjectError> {
+        let Some(handler) = self.handler.lock().clone() else {
+            return Ok(());
+        };
+        for sub in self.subscriptions.lock().drain(..) {
+            state.unsubscribe_internal(&sub);
+        }
+        self.subscribe(state, subjects, handler)
     }
 
     fn subscribe(

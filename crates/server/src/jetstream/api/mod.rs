@@ -1,4 +1,6 @@
-//! The JetStream API (`$JS.API.>`): subject routing and the serving task.
+//! The JetStream API (`$JS.API.>`): subject routing, the serving task, the handlers.
 
+mod direct;
+pub mod handlers;
 pub mod route;
 pub mod worker;

@@ -25,14 +25,34 @@ pub struct ApiRequest {
     pub client_id: u64,
 }
 
+/// A reply: JSON for most operations; headers and the stored message for DIRECT.GET.
+pub struct ApiReply {
+    pub headers: Option<Vec<u8>>,
+    pub payload: Vec<u8>,
+}
+
+impl ApiReply {
+    pub fn json(payload: Vec<u8>) -> ApiReply {
+        ApiReply {
+            headers: None,
+            payload,
+        }
+    }
+}
+
+/// Decides on the publisher's task whether an operation is served at all (for example
+/// DIRECT.GET only on streams with `allow_direct`); unserved ones get no-responders.
+pub type ServedPredicate = Arc<dyn Fn(&ApiOp) -> bool + Send + Sync>;
+
 pub struct ApiSubscriber {
     tx: mpsc::Sender<ApiRequest>,
+    served: ServedPredicate,
 }
 
 impl ApiSubscriber {
-    pub fn new() -> (Arc<ApiSubscriber>, mpsc::Receiver<ApiRequest>) {
+    pub fn new(served: ServedPredicate) -> (Arc<ApiSubscriber>, mpsc::Receiver<ApiRequest>) {
         let (tx, rx) = mpsc::channel(API_QUEUE_LIMIT);
-        (Arc::new(ApiSubscriber { tx }), rx)
+        (Arc::new(ApiSubscriber { tx, served }), rx)
     }
 }
 
@@ -44,7 +64,7 @@ impl InternalHandler for ApiSubscriber {
         let Some(op) = route::parse(subject) else {
             return false;
         };
-        if op == ApiOp::Unknown {
+        if op == ApiOp::Unknown || !(self.served)(&op) {
             return false;
         }
         let Some(reply) = msg.reply else {
@@ -68,8 +88,12 @@ impl InternalHandler for ApiSubscriber {
 
 /// What serves API requests: the JetStream subsystem implements it.
 pub trait ApiService: Send + Sync + 'static {
-    /// Answers one request; the reply body is published to the request's reply subject.
-    fn serve(&self, request: &ApiRequest) -> impl std::future::Future<Output = Vec<u8>> + Send;
+    /// Answers one request; every reply is published to the request's reply subject, in
+    /// order (DIRECT.GET batches send several).
+    fn serve(
+        &self,
+        request: &ApiRequest,
+    ) -> impl std::future::Future<Output = Vec<ApiReply>> + Send;
 }
 
 /// Serves requests one at a time, in arrival order, until the channel closes.
@@ -79,7 +103,13 @@ pub async fn run<S: ApiService>(
     mut rx: mpsc::Receiver<ApiRequest>,
 ) {
     while let Some(request) = rx.recv().await {
-        let body = service.serve(&request).await;
-        state.publish(&request.reply, None, None, &body);
+        for reply in service.serve(&request).await {
+            state.publish(
+                &request.reply,
+                None,
+                reply.headers.as_deref(),
+                &reply.payload,
+            );
+        }
     }
 }

@@ -1,0 +1,330 @@
+//! The stream API operations: decode the request, act, encode nats-server's response.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use weir_jsapi::{
+    self as jsapi, decode_optional_request, decode_request, AccountInfoBody, ApiPaged, ApiResponse,
+    JsError, MsgDeleteRequest, MsgGetBody, MsgGetRequest, PurgeBody, StreamConfigRequest,
+    StreamCreateBody, StreamInfoBody, StreamInfoRequest, StreamListBody, StreamNamesBody,
+    StreamNamesRequest, StreamPurgeRequest, SuccessBody,
+};
+use weir_store::{PurgeRequest, StoredMsg};
+
+use super::route::ApiOp;
+use super::worker::{ApiReply, ApiRequest, ApiService};
+use crate::jetstream::manager::{JetStream, StreamEntry};
+use crate::state::ServerState;
+
+pub struct JsApi {
+    pub state: Arc<ServerState>,
+    pub js: Arc<JetStream>,
+}
+
+type Result<T> = std::result::Result<T, JsError>;
+
+fn json<T: serde::Serialize + Default>(
+    kind: &str,
+    result: Result<T>,
+    errors: &mut bool,
+) -> ApiReply {
+    let response = match result {
+        Ok(body) => ApiResponse::ok(kind, body),
+        Err(err) => {
+            *errors = true;
+            ApiResponse::err(kind, &err, T::default())
+        }
+    };
+    ApiReply::json(response.to_bytes())
+}
+
+impl ApiService for JsApi {
+    async fn serve(&self, req: &ApiRequest) -> Vec<ApiReply> {
+        self.js.api_total.fetch_add(1, Ordering::Relaxed);
+        let mut errors = false;
+        let body = &req.payload[..];
+        let reply = match &req.op {
+            ApiOp::AccountInfo => json(
+                jsapi::ACCOUNT_INFO_RESPONSE,
+                Ok(AccountInfoBody {
+                    info: Some(self.js.account_info()),
+                }),
+                &mut errors,
+            ),
+            ApiOp::StreamCreate(name) => json(
+                jsapi::STREAM_CREATE_RESPONSE,
+                self.create(name, body).await,
+                &mut errors,
+            ),
+            ApiOp::StreamUpdate(name) => json(
+                jsapi::STREAM_UPDATE_RESPONSE,
+                self.update(name, body).await,
+                &mut errors,
+            ),
+            ApiOp::StreamInfo(name) => json(
+                jsapi::STREAM_INFO_RESPONSE,
+                self.stream_info(name, body),
+                &mut errors,
+            ),
+            ApiOp::StreamDelete(name) => json(
+                jsapi::STREAM_DELETE_RESPONSE,
+                self.delete(name, body).await,
+                &mut errors,
+            ),
+            ApiOp::StreamNames => json(jsapi::STREAM_NAMES_RESPONSE, self.names(body), &mut errors),
+            ApiOp::StreamList => json(jsapi::STREAM_LIST_RESPONSE, self.list(body), &mut errors),
+            ApiOp::StreamPurge(name) => json(
+                jsapi::STREAM_PURGE_RESPONSE,
+                self.purge(name, body),
+                &mut errors,
+            ),
+            ApiOp::StreamMsgGet(name) => json(
+                jsapi::STREAM_MSG_GET_RESPONSE,
+                self.msg_get(name, body),
+                &mut errors,
+            ),
+            ApiOp::StreamMsgDelete(name) => json(
+                jsapi::STREAM_MSG_DELETE_RESPONSE,
+                self.msg_delete(name, body),
+                &mut errors,
+            ),
+            ApiOp::DirectGet(name) => super::direct::get(&self.js, name, body),
+            ApiOp::DirectGetLast { stream, subject } => {
+                super::direct::get_last(&self.js, stream, subject, body)
+            }
+            ApiOp::Unknown => return Vec::new(),
+        };
+        if errors {
+            self.js.api_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        vec![reply]
+    }
+}
+
+impl JsApi {
+    fn stream(&self, name: &str) -> Result<Arc<StreamEntry>> {
+        self.js.get(name).ok_or(JsError::StreamNotFound)
+    }
+
+    fn overlaps_other(&self, name: &str, subjects: &[String]) -> bool {
+        self.js
+            .streams
+            .read()
+            .values()
+            .filter(|e| e.stream.name != name)
+            .any(|e| jsapi::subjects_overlap(&e.config.read().subjects, subjects))
+    }
+
+    async fn create(&self, name: &str, body: &[u8]) -> Result<StreamCreateBody> {
+        let request: StreamConfigRequest = decode_request(body, false)?;
+        jsapi::check_request_stream_name(name, &request.config)?;
+        let config = jsapi::prepare_stream_create(&request.config, &self.js.limits)?;
+        let _admin = self.js.admin.lock().await;
+        if let Some(existing) = self.js.get(name) {
+            if jsapi::same_stream_config(&existing.config.read(), &config) {
+                return Ok(StreamCreateBody {
+                    info: Some(self.js.info(&existing, "", false)),
+                    did_create: false,
+                });
+            }
+            return Err(JsError::StreamNameExist);
+        }
+        if self.overlaps_other(name, &config.subjects) {
+            return Err(JsError::StreamSubjectOverlap);
+        }
+        self.js.check_account_limits(&config, None)?;
+        let entry = self
+            .js
+            .start_stream(&self.state, config, jsapi::Timestamp::now(), true)?;
+        tracing::debug!("created stream '{name}'");
+        Ok(StreamCreateBody {
+            info: Some(self.js.info(&entry, "", false)),
+            did_create: true,
+        })
+    }
+
+    async fn update(&self, name: &str, body: &[u8]) -> Result<StreamCreateBody> {
+        let request: StreamConfigRequest = decode_request(body, false)?;
+        jsapi::check_request_stream_name(name, &request.config)?;
+        let _admin = self.js.admin.lock().await;
+        let entry = self.stream(name)?;
+        let old = entry.config.read().clone();
+        let config = jsapi::apply_stream_update(&old, &request.config, &self.js.limits)?;
+        if self.overlaps_other(name, &config.subjects) {
+            return Err(JsError::StreamSubjectOverlap);
+        }
+        self.js.check_account_limits(&config, Some(name))?;
+        self.js.apply_config(&self.state, &entry, config)?;
+        Ok(StreamCreateBody {
+            info: Some(self.js.info(&entry, "", false)),
+            did_create: false,
+        })
+    }
+
+    fn stream_info(&self, name: &str, body: &[u8]) -> Result<StreamInfoBody> {
+        let request: StreamInfoRequest = decode_optional_request(body, false)?;
+        let entry = self.stream(name)?;
+        let info = self
+            .js
+            .info(&entry, &request.subjects_filter, request.deleted_details);
+        Ok(StreamInfoBody {
+            paged: ApiPaged {
+                total: info.state.subjects.as_ref().map_or(0, |s| s.len() as u64),
+                offset: request.offset.max(0) as u64,
+                limit: jsapi::STREAM_INFO_SUBJECTS_LIMIT as u64,
+            },
+            info: Some(info),
+        })
+    }
+
+    async fn delete(&self, name: &str, body: &[u8]) -> Result<SuccessBody> {
+        if !body.is_empty() {
+            return Err(JsError::NotEmptyRequest);
+        }
+        let _admin = self.js.admin.lock().await;
+        self.js.delete_stream(&self.state, name).await?;
+        Ok(SuccessBody { success: true })
+    }
+
+    /// Names of streams, optionally only those whose subjects overlap `subject`.
+    fn matching_names(&self, subject: &str) -> Vec<String> {
+        self.js
+            .streams
+            .read()
+            .values()
+            .filter(|e| {
+                subject.is_empty()
+                    || jsapi::subjects_overlap(&e.config.read().subjects, &[subject.to_string()])
+            })
+            .map(|e| e.stream.name.clone())
+            .collect()
+    }
+
+    fn names(&self, body: &[u8]) -> Result<StreamNamesBody> {
+        let request: StreamNamesRequest = decode_optional_request(body, false)?;
+        let names = self.matching_names(&request.subject);
+        let offset = request.offset.max(0) as usize;
+        let limit = jsapi::STREAM_NAMES_LIMIT;
+        let page: Vec<String> = names.iter().skip(offset).take(limit).cloned().collect();
+        Ok(StreamNamesBody {
+            paged: ApiPaged {
+                total: names.len() as u64,
+                offset: offset as u64,
+                limit: limit as u64,
+            },
+            streams: (!page.is_empty()).then_some(page),
+        })
+    }
+
+    fn list(&self, body: &[u8]) -> Result<StreamListBody> {
+        let request: StreamNamesRequest = decode_optional_request(body, false)?;
+        let names = self.matching_names(&request.subject);
+        let offset = request.offset.max(0) as usize;
+        let limit = jsapi::STREAM_LIST_LIMIT;
+        let streams = names
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .filter_map(|n| self.js.get(n))
+            .map(|e| self.js.info(&e, "", false))
+            .collect();
+        Ok(StreamListBody {
+            paged: ApiPaged {
+                total: names.len() as u64,
+                offset: offset as u64,
+                limit: limit as u64,
+            },
+            streams,
+            missing: Vec::new(),
+        })
+    }
+
+    fn purge(&self, name: &str, body: &[u8]) -> Result<PurgeBody> {
+        let request: StreamPurgeRequest = decode_optional_request(body, false)?;
+        request.validate()?;
+        let entry = self.stream(name)?;
+        {
+            let config = entry.config.read();
+            if config.sealed {
+                return Err(JsError::StreamSealed);
+            }
+            if config.deny_purge {
+                return Err(JsError::purge_not_permitted());
+            }
+        }
+        let purge = PurgeRequest {
+            filter: (!request.filter.is_empty())
+                .then(|| bytes::Bytes::from(request.filter.clone().into_bytes())),
+            up_to_seq: (request.seq > 0).then_some(request.seq),
+            keep: (request.keep > 0).then_some(request.keep),
+        };
+        let purged = entry
+            .stream
+            .store
+            .write()
+            .purge(&purge)
+            .map_err(|e| JsError::StreamPurgeFailed { err: e.to_string() })?;
+        Ok(PurgeBody {
+            success: true,
+            purged,
+        })
+    }
+
+    fn msg_get(&self, name: &str, body: &[u8]) -> Result<MsgGetBody> {
+        let request: MsgGetRequest = decode_request(body, false)?;
+        request.validate_msg_get()?;
+        let entry = self.stream(name)?;
+        let found = lookup(&entry, &request)?.ok_or(JsError::NoMessageFound)?;
+        Ok(MsgGetBody {
+            message: Some(jsapi::StoredMsg {
+                subject: String::from_utf8_lossy(&found.subject).into_owned(),
+                seq: found.seq,
+                hdrs: found.headers.to_vec(),
+                data: found.payload.to_vec(),
+                time: jsapi::Timestamp::from_unix_nanos(found.ts_ns),
+            }),
+        })
+    }
+
+    fn msg_delete(&self, name: &str, body: &[u8]) -> Result<SuccessBody> {
+        let request: MsgDeleteRequest = decode_request(body, false)?;
+        request.validate()?;
+        let entry = self.stream(name)?;
+        {
+            let config = entry.config.read();
+            if config.sealed {
+                return Err(JsError::StreamSealed);
+            }
+            if config.deny_delete {
+                return Err(JsError::msg_delete_not_permitted());
+            }
+        }
+        let mut store = entry.stream.store.write();
+        if request.seq > store.state().last_seq {
+            return Err(JsError::StreamMsgDeleteFailed {
+                err: "stream store EOF".into(),
+            });
+        }
+        let removed = store
+            .delete(request.seq, !request.no_erase)
+            .map_err(|e| JsError::StreamMsgDeleteFailed { err: e.to_string() })?;
+        if !removed {
+            return Err(JsError::sequence_not_found(request.seq));
+        }
+        Ok(SuccessBody { success: true })
+    }
+}
+
+/// The message a get request names: by sequence, last on a subject, or next on a subject
+/// from a sequence.
+pub fn lookup(entry: &StreamEntry, request: &MsgGetRequest) -> Result<Option<StoredMsg>> {
+    let store = entry.stream.store.read();
+    let found = if !request.next_by_subj.is_empty() {
+        store.next_matching(request.seq.max(1), Some(request.next_by_subj.as_bytes()))
+    } else if !request.last_by_subj.is_empty() {
+        store.last_for_subject(request.last_by_subj.as_bytes())
+    } else {
+        store.get(request.seq)
+    };
+    found.map_err(|e| JsError::StreamGeneralError { err: e.to_string() })
+}
