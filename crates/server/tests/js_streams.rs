@@ -1558,3 +1558,44 @@ async fn per_message_ttl() {
     .await;
     assert_eq!(v["message"]["seq"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subject_delete_markers_replace_expired_messages() {
+    // 2.11+ (ADR-43): not checked against the 2.9.10 reference.
+    let j = setup!();
+    if j.server.is_reference() {
+        println!("note: 2.11 feature; skipped on the 2.9.10 reference");
+        return;
+    }
+    let c = &j.c;
+    create_stream(
+        c,
+        json!({
+            "name": "MK", "subjects": ["mk.*"], "max_age": 1_000_000_000u64,
+            "allow_msg_ttl": true, "allow_rollup_hdrs": true,
+            "subject_delete_marker_ttl": 60_000_000_000u64
+        }),
+    )
+    .await;
+    publish_ok(c, "mk.a", &[], "one").await;
+    publish_ok(c, "mk.a", &[], "two").await;
+    // Once max_age removes both, one marker stands on mk.a.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let marker = loop {
+        let v = api(c, "$JS.API.STREAM.MSG.GET.MK", r#"{"last_by_subj":"mk.a"}"#).await;
+        if v["message"]["seq"] == 3 {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no delete marker appeared: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let headers = String::from_utf8(b64(marker["message"]["hdrs"].as_str().unwrap())).unwrap();
+    assert!(headers.contains("Nats-Marker-Reason: MaxAge"), "{headers}");
+    assert!(headers.contains("Nats-TTL: 1m0s"), "{headers}");
+    assert!(
+        marker["message"].get("data").is_none(),
+        "markers carry no payload"
+    );
+    let s = stream_state(c, "MK").await;
+    assert_eq!(s["messages"], 1, "only the marker remains: {s}");
+}

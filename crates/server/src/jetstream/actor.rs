@@ -16,10 +16,25 @@ use weir_store::{PurgeRequest, Store, StoreError};
 use super::dedup::DedupWindow;
 use super::ingest::{IngestQueue, Publish};
 use super::pub_ack;
-use super::publish_rules::{decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView};
+use super::publish_rules::{decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView, TTL};
 use crate::internal::InternalPublisher;
 use crate::options::SyncPolicy;
 use crate::state::ServerState;
+
+/// Header naming why a delete marker was placed (ADR-43).
+const MARKER_REASON: &str = "Nats-Marker-Reason";
+
+/// `Duration` in Go's `String()` form for whole seconds, as nats-server writes marker TTLs
+/// (`5m0s`, `1h0m0s`, `30s`).
+pub fn go_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
 
 /// How often the actor expires old messages and dedup entries when idle.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
@@ -30,6 +45,9 @@ pub struct WriteSettings {
     pub rules: Rules,
     pub duplicate_window: Duration,
     pub no_ack: bool,
+    /// `subject_delete_marker_ttl`: when expiry removes the last message on a subject, a
+    /// delete marker with this TTL takes its place (ADR-43).
+    pub marker_ttl: Option<Duration>,
 }
 
 pub struct StreamWriter {
@@ -107,7 +125,6 @@ impl StreamWriter {
         let mut pending: Vec<Pending> = Vec::new();
         let mut publisher = InternalPublisher::new();
         let mut ack = Vec::with_capacity(128);
-        let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
         let mut lazy_sync = match self.sync {
             SyncPolicy::Interval(every) => Some(tokio::time::interval(every)),
             SyncPolicy::Always => None,
@@ -119,7 +136,7 @@ impl StreamWriter {
                         break;
                     }
                 }
-                _ = housekeeping.tick() => {
+                _ = tokio::time::sleep(self.until_housekeeping()) => {
                     self.housekeeping(&mut tracking);
                     continue;
                 }
@@ -211,14 +228,51 @@ impl StreamWriter {
             .map_err(|e| e.to_string())
     }
 
+    /// Until the store's next message expiry, but at least every HOUSEKEEPING_INTERVAL
+    /// (dedup entries expire too).
+    fn until_housekeeping(&self) -> Duration {
+        let next = self.store.read().next_expiry_ns();
+        match next {
+            Some(at_ns) => {
+                let wait_ns = at_ns.saturating_sub(now_ns()).max(0) as u64;
+                Duration::from_nanos(wait_ns).clamp(Duration::from_millis(1), HOUSEKEEPING_INTERVAL)
+            }
+            None => HOUSEKEEPING_INTERVAL,
+        }
+    }
+
     fn housekeeping(&self, tracking: &mut Tracking) {
         let now = now_ns();
         let window = self.settings.read().duplicate_window;
         tracking
             .dedup
             .expire(now, i64::try_from(window.as_nanos()).unwrap_or(i64::MAX));
-        if let Err(err) = self.store.write().expire(now) {
-            tracing::error!("expiring messages failed: {err}");
+        let marker_ttl = self.settings.read().marker_ttl;
+        let mut store = self.store.write();
+        let expired = match store.expire(now) {
+            Ok(expired) => expired,
+            Err(err) => {
+                tracing::error!("expiring messages failed: {err}");
+                return;
+            }
+        };
+        let Some(ttl) = marker_ttl else {
+            return;
+        };
+        for msg in expired {
+            if store.subject_state(&msg.subject).is_some() {
+                continue;
+            }
+            let reason = if msg.by_ttl { "Remove" } else { "MaxAge" };
+            let headers = format!(
+                "NATS/1.0\r\n{MARKER_REASON}: {reason}\r\n{TTL}: {}\r\n\r\n",
+                go_duration(ttl)
+            );
+            let ttl_ns = i64::try_from(ttl.as_nanos()).unwrap_or(i64::MAX);
+            if let Err(err) = store.append(&msg.subject, headers.as_bytes(), b"", now, Some(ttl_ns))
+            {
+                tracing::error!("placing a delete marker failed: {err}");
+            }
         }
     }
 }

@@ -72,6 +72,8 @@ pub fn write_settings(cfg: &StreamConfig) -> WriteSettings {
         },
         duplicate_window: Duration::from_nanos(cfg.duplicate_window.max(0) as u64),
         no_ack: cfg.no_ack,
+        marker_ttl: (cfg.subject_delete_marker_ttl > 0)
+            .then(|| Duration::from_nanos(cfg.subject_delete_marker_ttl as u64)),
     }
 }
 

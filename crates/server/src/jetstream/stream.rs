@@ -171,6 +171,7 @@ mod tests {
             },
             duplicate_window: Duration::from_secs(120),
             no_ack: false,
+            marker_ttl: None,
         }
     }
 
