@@ -28,9 +28,12 @@ mod token_map;
 mod trie;
 mod validate;
 
+pub mod transform;
+
 pub use index::{IndexStats, SubjectIndex, DEFAULT_CACHE_CAPACITY};
 pub use matching::{matches, overlaps, subset_of};
 pub use result::{Matches, QueueGroup};
+pub use transform::{SubjectTransform, TransformError};
 pub use validate::{
     is_literal, is_valid_literal_subject, is_valid_queue_name, is_valid_subject, token_count,
 };
