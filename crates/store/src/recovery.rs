@@ -42,7 +42,11 @@ impl Scan<'_> {
             let from = self.table.last_seq + 1;
             if next_seq > from {
                 let to = next_seq - 1;
-                self.report.corrupt[ci].seqs = Some((from, to));
+                // A range may already start at the damaged record's own seq.
+                let start = self.report.corrupt[ci]
+                    .seqs
+                    .map_or(from, |(a, _)| a.min(from));
+                self.report.corrupt[ci].seqs = Some((start, to));
                 self.lost_msgs.extend(from..=to);
             }
         }
@@ -233,7 +237,10 @@ pub(crate) fn scan(
                         if let Some(q) = plausible_seq {
                             s.lost_msgs.push(q);
                             s.table.skip_seq(q, s.table.last_ts_ns);
-                        } else if !is_last {
+                        }
+                        // In a sealed segment, everything after the damage up to the next
+                        // segment's first seq is gone too.
+                        if !is_last {
                             s.open_gap = Some(s.report.corrupt.len() - 1);
                         }
                     }
