@@ -163,6 +163,11 @@ enum BenchCommand {
     Conns(bench::conns::ConnsArgs),
     /// Hold many subscriptions on one connection and report server memory
     Subs(bench::subs::SubsArgs),
+    /// JetStream benchmarks
+    Js {
+        #[command(subcommand)]
+        command: bench::js::JsCommand,
+    },
 }
 
 async fn run(cli: Cli) -> error::Result<()> {
@@ -184,6 +189,7 @@ async fn run(cli: Cli) -> error::Result<()> {
             BenchCommand::Request(args) => bench::request::run(&global, &args).await,
             BenchCommand::Conns(args) => bench::conns::run(&global, &args).await,
             BenchCommand::Subs(args) => bench::subs::run(&global, &args).await,
+            BenchCommand::Js { command } => bench::js::run(&global, &command).await,
         },
     }
 }

@@ -27,6 +27,8 @@ fn free_port() -> u16 {
 struct Server {
     backend: Backend,
     url: String,
+    /// JetStream store directory, removed on drop.
+    store_dir: Option<PathBuf>,
 }
 
 enum Backend {
@@ -40,11 +42,30 @@ impl Server {
     fn start() -> Option<Server> {
         match std::env::var_os("NATS_SERVER_BIN") {
             Some(bin) => Some(Self::spawn(PathBuf::from(bin))),
-            None => Some(Self::in_process()),
+            None => Some(Self::in_process(None)),
         }
     }
 
-    fn in_process() -> Server {
+    /// A server with JetStream enabled on a fresh store directory.
+    fn start_js() -> Server {
+        let dir = std::env::temp_dir().join(format!(
+            "weir-cli-js-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).expect("create the store dir");
+        let mut server = match std::env::var_os("NATS_SERVER_BIN") {
+            Some(bin) => Self::spawn_with(
+                PathBuf::from(bin),
+                &["-js", "-sd", dir.to_str().expect("utf-8 temp dir")],
+            ),
+            None => Self::in_process(Some(dir.clone())),
+        };
+        server.store_dir = Some(dir);
+        server
+    }
+
+    fn in_process(store_dir: Option<PathBuf>) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -53,6 +74,8 @@ impl Server {
         let opts = weir_server::Options {
             host: "127.0.0.1".to_string(),
             port: 0,
+            jetstream: store_dir.is_some(),
+            store_dir,
             ..weir_server::Options::default()
         };
         let handle = runtime
@@ -64,13 +87,19 @@ impl Server {
         Server {
             backend: Backend::InProcess(Some(runtime)),
             url,
+            store_dir: None,
         }
     }
 
     fn spawn(bin: PathBuf) -> Server {
+        Self::spawn_with(bin, &[])
+    }
+
+    fn spawn_with(bin: PathBuf, extra: &[&str]) -> Server {
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -78,6 +107,7 @@ impl Server {
         let server = Server {
             backend: Backend::Process(child),
             url: format!("nats://127.0.0.1:{port}"),
+            store_dir: None,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -162,6 +192,9 @@ impl Drop for Server {
                 let _ = child.kill();
                 let _ = child.wait();
             }
+        }
+        if let Some(dir) = self.store_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
@@ -396,6 +429,94 @@ fn conns_and_subs_benches_report_server_memory() {
 }
 
 #[test]
+fn tiny_js_pub_bench_acks_and_stores_every_message() {
+    let server = Server::start_js();
+    let runs: [&[&str]; 4] = [
+        &["--client", "nats", "--storage", "file", "--mode", "async"],
+        &[
+            "--client",
+            "raw",
+            "--storage",
+            "file",
+            "--mode",
+            "async",
+            "--pubs",
+            "2",
+        ],
+        &["--client", "raw", "--storage", "memory", "--mode", "sync"],
+        &[
+            "--client",
+            "nats",
+            "--storage",
+            "memory",
+            "--mode",
+            "sync",
+            "--subjects",
+            "7",
+        ],
+    ];
+    for (i, extra) in runs.iter().enumerate() {
+        let stream = format!("TINY{i}");
+        let subject = format!("js.tiny{i}");
+        let summary = server.weir_json(
+            &[
+                &[
+                    "bench", "js", "pub", &subject, "--stream", &stream, "--msgs", "300",
+                ][..],
+                &["--size", "64", "--window", "16", "--recreate"][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            summary["complete"],
+            Value::Bool(true),
+            "{extra:?}: {summary}"
+        );
+        assert_eq!(summary["acked_msgs"], 300, "{extra:?}: {summary}");
+        assert_eq!(summary["ack_errors"], 0, "{extra:?}: {summary}");
+        assert_eq!(summary["stored_msgs"], 300, "{extra:?}: {summary}");
+        assert_eq!(
+            summary["stream_after"]["messages"], 300,
+            "{extra:?}: {summary}"
+        );
+        assert_eq!(
+            summary["publishers"]["bytes"],
+            300 * 64,
+            "{extra:?}: {summary}"
+        );
+        assert!(
+            summary["ack_latency"]["p50_us"].as_f64().unwrap() > 0.0,
+            "{extra:?}: {summary}"
+        );
+    }
+    // Publishing again without --recreate or --purge adds to the stream; the check counts
+    // only this run's messages.
+    let again = server.weir_json(&[
+        "bench", "js", "pub", "js.tiny0", "--stream", "TINY0", "--msgs", "50", "--client", "raw",
+    ]);
+    assert_eq!(again["stream_before"]["messages"], 300, "{again}");
+    assert_eq!(again["stored_msgs"], 50, "{again}");
+    let purged = server.weir_json(&[
+        "bench", "js", "pub", "js.tiny0", "--stream", "TINY0", "--msgs", "10", "--purge",
+    ]);
+    assert_eq!(purged["stream_before"]["messages"], 0, "{purged}");
+    assert_eq!(purged["stream_after"]["messages"], 10, "{purged}");
+}
+
+#[test]
+fn js_bench_without_jetstream_fails_cleanly() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let out = server.weir(&["bench", "js", "pub", "js.off", "--msgs", "5"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("JetStream"), "{stderr}");
+}
+
+#[test]
 fn unreachable_server_error_names_the_fix() {
     let port = free_port();
     let out = Command::new(WEIR)
@@ -420,6 +541,9 @@ fn bad_flags_fail_without_panicking() {
         &["pub", "x", "y", "-H", "no-colon"][..],
         &["--timeout", "soon", "pub", "x"][..],
         &["bench", "pubsub", "x", "--pub", "0", "--sub", "0"][..],
+        &["bench", "js", "pub", "x", "--window", "0"][..],
+        &["bench", "js", "pub", "x", "--purge", "--recreate"][..],
+        &["bench", "js", "pub", "x", "--storage", "tape"][..],
     ] {
         let out = Command::new(WEIR)
             .args(["-s", "nats://127.0.0.1:1"])

@@ -1,6 +1,7 @@
 //! `weir bench`: throughput, latency and footprint benchmarks.
 
 pub mod conns;
+pub mod js;
 pub mod natsclient;
 pub mod progress;
 pub mod pubsub;

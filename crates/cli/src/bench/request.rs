@@ -54,7 +54,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(hist: &Histogram<u64>) -> Latency {
+    pub fn of(hist: &Histogram<u64>) -> Latency {
         let us = |ns: u64| ns as f64 / 1e3;
         Latency {
             min_us: us(hist.min()),
@@ -84,7 +84,7 @@ pub struct RequestSummary {
     pub complete: bool,
 }
 
-fn new_histogram() -> Result<Histogram<u64>> {
+pub fn new_histogram() -> Result<Histogram<u64>> {
     // 1 ns .. 1 hour at 3 significant figures.
     Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
         .map_err(|e| CliError::Usage(format!("cannot create the latency histogram: {e}")))
