@@ -1599,3 +1599,69 @@ async fn subject_delete_markers_replace_expired_messages() {
     let s = stream_state(c, "MK").await;
     assert_eq!(s["messages"], 1, "only the marker remains: {s}");
 }
+
+async fn next_copy(copies: &mut async_nats::Subscriber) -> async_nats::Message {
+    tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(copies))
+        .await
+        .expect("republished copy arrives")
+        .expect("subscription open")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn republish_copies_stored_messages() {
+    // Republish exists since 2.9 (ADR-28): checked against the reference too.
+    let j = setup!();
+    let c = &j.c;
+    create_stream(
+        c,
+        json!({"name": "RP", "subjects": ["rp.>"],
+               "republish": {"src": "rp.>", "dest": "copy.>"}}),
+    )
+    .await;
+    let mut copies = c.subscribe("copy.>").await.unwrap();
+    c.flush().await.unwrap();
+    publish_ok(c, "rp.a", &[("X-Mine", "yes")], "one").await;
+    publish_ok(c, "rp.a", &[], "two").await;
+    let first = next_copy(&mut copies).await;
+    assert_eq!(first.subject.as_str(), "copy.a");
+    assert_eq!(first.payload, "one");
+    let h = first.headers.expect("republish headers");
+    assert_eq!(h.get("Nats-Stream").map(|v| v.as_str()), Some("RP"));
+    assert_eq!(h.get("Nats-Subject").map(|v| v.as_str()), Some("rp.a"));
+    assert_eq!(h.get("Nats-Sequence").map(|v| v.as_str()), Some("1"));
+    assert_eq!(h.get("Nats-Last-Sequence").map(|v| v.as_str()), Some("0"));
+    assert_eq!(h.get("X-Mine").map(|v| v.as_str()), Some("yes"));
+    let second = next_copy(&mut copies).await;
+    let h = second.headers.expect("republish headers");
+    assert_eq!(h.get("Nats-Sequence").map(|v| v.as_str()), Some("2"));
+    assert_eq!(h.get("Nats-Last-Sequence").map(|v| v.as_str()), Some("1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subject_transform_rewrites_stored_subjects() {
+    // 2.10+ (ADR-36): not checked against the 2.9.10 reference.
+    let j = setup!();
+    if j.server.is_reference() {
+        println!("note: 2.10 feature; skipped on the 2.9.10 reference");
+        return;
+    }
+    let c = &j.c;
+    create_stream(
+        c,
+        json!({"name": "TR", "subjects": ["in.*.*"],
+               "subject_transform": {"src": "in.*.*", "dest": "out.{{wildcard(2)}}.$1"}}),
+    )
+    .await;
+    publish_ok(c, "in.a.b", &[], "x").await;
+    let v = api_ok(c, "$JS.API.STREAM.MSG.GET.TR", r#"{"seq":1}"#).await;
+    assert_eq!(v["message"]["subject"], "out.b.a");
+    let bad = api_err(
+        c,
+        "$JS.API.STREAM.CREATE.TB",
+        json!({"name": "TB", "subjects": ["tb.*"],
+               "subject_transform": {"src": "tb.*", "dest": "x.{{nope(1)}}"}})
+        .to_string(),
+    )
+    .await;
+    assert_eq!(bad.code, 400, "invalid transform is refused: {bad:?}");
+}

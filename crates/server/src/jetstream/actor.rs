@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use parking_lot::RwLock;
 use weir_store::{PurgeRequest, Store, StoreError};
+use weir_subject::SubjectTransform;
 
 use super::dedup::DedupWindow;
 use super::ingest::{IngestQueue, Publish};
@@ -48,6 +49,23 @@ pub struct WriteSettings {
     /// `subject_delete_marker_ttl`: when expiry removes the last message on a subject, a
     /// delete marker with this TTL takes its place (ADR-43).
     pub marker_ttl: Option<Duration>,
+    /// `subject_transform`: the subject a message is stored under.
+    pub transform: Option<Arc<SubjectTransform>>,
+    /// `republish`: where stored messages are published again.
+    pub republish: Option<Republish>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Republish {
+    pub transform: Arc<SubjectTransform>,
+    pub headers_only: bool,
+}
+
+/// A stored message to republish once it is durable.
+struct RepublishMsg {
+    subject: Vec<u8>,
+    headers: Vec<u8>,
+    payload: Bytes,
 }
 
 pub struct StreamWriter {
@@ -66,8 +84,9 @@ enum Outcome {
 }
 
 struct Pending {
-    reply: Bytes,
+    reply: Option<Bytes>,
     outcome: Outcome,
+    republish: Option<RepublishMsg>,
 }
 
 /// State only the actor touches.
@@ -163,6 +182,12 @@ impl StreamWriter {
             }
             let stream = self.settings.read().rules.stream.clone();
             for p in pending.drain(..) {
+                if let (Some(msg), Outcome::Stored(_)) = (&p.republish, &p.outcome) {
+                    publisher.publish(&state, &msg.subject, None, Some(&msg.headers), &msg.payload);
+                }
+                let Some(reply) = p.reply else {
+                    continue;
+                };
                 ack.clear();
                 match &p.outcome {
                     Outcome::Stored(seq) => pub_ack::ok(&mut ack, &stream, *seq, false),
@@ -180,7 +205,7 @@ impl StreamWriter {
                         why,
                     ),
                 }
-                publisher.publish(&state, &p.reply, None, None, &ack);
+                publisher.publish(&state, &reply, None, None, &ack);
             }
             publisher.finish(&state);
         }
@@ -199,11 +224,15 @@ impl StreamWriter {
         let now = now_ns();
         let mut store = self.store.write();
         for publish in batch.drain(..) {
-            let outcome = apply_one(store.as_mut(), &settings, tracking, &publish, now);
-            if let Some(reply) = publish.reply {
-                if !settings.no_ack && !reply.is_empty() {
-                    pending.push(Pending { reply, outcome });
-                }
+            let (outcome, republish) =
+                apply_one(store.as_mut(), &settings, tracking, &publish, now);
+            let reply = publish.reply.filter(|r| !settings.no_ack && !r.is_empty());
+            if reply.is_some() || republish.is_some() {
+                pending.push(Pending {
+                    reply,
+                    outcome,
+                    republish,
+                });
             }
         }
     }
@@ -283,7 +312,77 @@ fn apply_one(
     tracking: &mut Tracking,
     publish: &Publish,
     now: i64,
-) -> Outcome {
+) -> (Outcome, Option<RepublishMsg>) {
+    let mut transformed = Vec::new();
+    let subject: &[u8] = match &settings.transform {
+        Some(t) if t.apply_to(&publish.subject, &mut transformed) => &transformed,
+        _ => &publish.subject,
+    };
+    match store_one(store, settings, tracking, publish, subject, now) {
+        Ok((seq, last_on_subject)) => {
+            let republish = settings.republish.as_ref().and_then(|r| {
+                republish_msg(r, settings, publish, subject, seq, last_on_subject, now)
+            });
+            (Outcome::Stored(seq), republish)
+        }
+        Err(outcome) => (outcome, None),
+    }
+}
+
+/// The republished copy: original headers, then nats-server's (ADR-28).
+fn republish_msg(
+    republish: &Republish,
+    settings: &WriteSettings,
+    publish: &Publish,
+    subject: &[u8],
+    seq: u64,
+    last_on_subject: u64,
+    now: i64,
+) -> Option<RepublishMsg> {
+    let mut dest = Vec::new();
+    if !republish.transform.apply_to(subject, &mut dest) {
+        return None;
+    }
+    let mut headers = if publish.headers.is_empty() {
+        b"NATS/1.0\r\n".to_vec()
+    } else {
+        let block = &publish.headers[..];
+        block.strip_suffix(b"\r\n").unwrap_or(block).to_vec()
+    };
+    headers.extend_from_slice(
+        format!(
+            "Nats-Stream: {}\r\nNats-Subject: {}\r\nNats-Sequence: {seq}\r\nNats-Last-Sequence: {last_on_subject}\r\nNats-Time-Stamp: {}\r\n",
+            settings.rules.stream,
+            String::from_utf8_lossy(subject),
+            super::time_text(now),
+        )
+        .as_bytes(),
+    );
+    let payload = if republish.headers_only {
+        headers
+            .extend_from_slice(format!("Nats-Msg-Size: {}\r\n", publish.payload.len()).as_bytes());
+        Bytes::new()
+    } else {
+        publish.payload.clone()
+    };
+    headers.extend_from_slice(b"\r\n");
+    Some(RepublishMsg {
+        subject: dest,
+        headers,
+        payload,
+    })
+}
+
+/// Decides and stores one publish under `subject`; returns its sequence and the previous
+/// last sequence on that subject.
+fn store_one(
+    store: &mut dyn Store,
+    settings: &WriteSettings,
+    tracking: &mut Tracking,
+    publish: &Publish,
+    subject: &[u8],
+    now: i64,
+) -> Result<(u64, u64), Outcome> {
     let headers = if publish.headers.is_empty() {
         None
     } else {
@@ -297,20 +396,16 @@ fn apply_one(
         msgs: state.msgs,
         bytes: state.bytes,
     };
-    let size = weir_store::msg_size(
-        publish.subject.len(),
-        publish.headers.len(),
-        publish.payload.len(),
-    );
+    let size = weir_store::msg_size(subject.len(), publish.headers.len(), publish.payload.len());
     let accepted = match decide(
         &settings.rules,
         &view,
-        &publish.subject,
+        subject,
         headers.as_ref(),
         (publish.headers.len() + publish.payload.len()) as u64,
     ) {
-        Err(rejection) => return Outcome::Rejected(rejection),
-        Ok(Decision::Duplicate { seq }) => return Outcome::Duplicate(seq),
+        Err(rejection) => return Err(Outcome::Rejected(rejection)),
+        Ok(Decision::Duplicate { seq }) => return Err(Outcome::Duplicate(seq)),
         Ok(Decision::Store(accepted)) => accepted,
     };
     debug_assert!(size > 0);
@@ -318,15 +413,10 @@ fn apply_one(
         MsgTtl::Never => -1,
         MsgTtl::After(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
     });
-    let seq = match store.append(
-        &publish.subject,
-        &publish.headers,
-        &publish.payload,
-        now,
-        ttl_ns,
-    ) {
+    let last_on_subject = store.subject_state(subject).map_or(0, |s| s.last_seq);
+    let seq = match store.append(subject, &publish.headers, &publish.payload, now, ttl_ns) {
         Ok(seq) => seq,
-        Err(err) => return Outcome::Failed(err.to_string()),
+        Err(err) => return Err(Outcome::Failed(err.to_string())),
     };
     if let Some(id) = &accepted.msg_id {
         tracking.dedup.record(id, seq, now);
@@ -336,7 +426,7 @@ fn apply_one(
     let rollup = match accepted.rollup {
         None => Ok(0),
         Some(Rollup::Subject) => store.purge(&PurgeRequest {
-            filter: Some(publish.subject.clone()),
+            filter: Some(Bytes::copy_from_slice(subject)),
             up_to_seq: Some(seq),
             keep: None,
         }),
@@ -349,5 +439,5 @@ fn apply_one(
     if let Err(err) = rollup {
         tracing::error!("rollup at seq {seq} failed: {err}");
     }
-    Outcome::Stored(seq)
+    Ok((seq, last_on_subject))
 }

@@ -16,12 +16,13 @@ use weir_jsapi::{
 };
 use weir_store::{open_file_store, FileStoreConfig, MemStoreConfig, Store, StoreLimits};
 
-use super::actor::{now_ns, WriteSettings};
+use super::actor::{now_ns, Republish, WriteSettings};
 use super::meta;
 use super::publish_rules::Rules;
 use super::stream::Stream;
 use crate::options::{Options, SyncPolicy};
 use crate::state::{ServerState, NATS_COMPAT_VERSION};
+use weir_subject::SubjectTransform;
 
 /// The JetStream API level this server implements (ADR-44).
 pub const API_LEVEL: u32 = 1;
@@ -74,6 +75,19 @@ pub fn write_settings(cfg: &StreamConfig) -> WriteSettings {
         no_ack: cfg.no_ack,
         marker_ttl: (cfg.subject_delete_marker_ttl > 0)
             .then(|| Duration::from_nanos(cfg.subject_delete_marker_ttl as u64)),
+        transform: cfg
+            .subject_transform
+            .as_ref()
+            .and_then(|t| SubjectTransform::new(&t.src, &t.dest).ok())
+            .map(Arc::new),
+        republish: cfg.republish.as_ref().and_then(|r| {
+            SubjectTransform::new(&r.src, &r.dest)
+                .ok()
+                .map(|t| Republish {
+                    transform: Arc::new(t),
+                    headers_only: r.headers_only,
+                })
+        }),
     }
 }
 

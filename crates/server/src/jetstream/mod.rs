@@ -16,6 +16,15 @@ use std::sync::Arc;
 
 use crate::state::ServerState;
 
+/// RFC 3339 with nanoseconds, as Go's `time.RFC3339Nano` prints it (headers such as
+/// `Nats-Time-Stamp`).
+pub fn time_text(ts_ns: i64) -> String {
+    serde_json::to_value(weir_jsapi::Timestamp::from_unix_nanos(ts_ns))
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Starts JetStream: restores the streams on disk and serves `$JS.API.>`.
 pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
     let js = Arc::new(manager::JetStream::new(&state.opts));

@@ -172,6 +172,8 @@ mod tests {
             duplicate_window: Duration::from_secs(120),
             no_ack: false,
             marker_ttl: None,
+            transform: None,
+            republish: None,
         }
     }
 

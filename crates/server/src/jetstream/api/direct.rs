@@ -1,26 +1,19 @@
 //! `$JS.API.DIRECT.GET` (ADR-31): the stored message itself, with its stream, subject,
 //! sequence and time in headers; problems are status headers (404, 408), not JSON.
 
-use weir_jsapi::{MsgGetRequest, Timestamp};
+use weir_jsapi::MsgGetRequest;
 use weir_store::StoredMsg;
 
 use super::handlers::lookup;
 use super::worker::ApiReply;
 use crate::jetstream::manager::JetStream;
+use crate::jetstream::time_text;
 
 fn status(code: u16, description: &str) -> ApiReply {
     ApiReply {
         headers: Some(format!("NATS/1.0 {code} {description}\r\n\r\n").into_bytes()),
         payload: Vec::new(),
     }
-}
-
-/// RFC 3339 with nanoseconds, as Go's `time.RFC3339Nano` prints it.
-fn time_text(ts_ns: i64) -> String {
-    serde_json::to_value(Timestamp::from_unix_nanos(ts_ns))
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn reply(stream: &str, msg: StoredMsg) -> ApiReply {
