@@ -1665,3 +1665,101 @@ async fn subject_transform_rewrites_stored_subjects() {
     .await;
     assert_eq!(bad.code, 400, "invalid transform is refused: {bad:?}");
 }
+
+/// Sends a direct-get request and collects replies up to and including the 204 EOB marker.
+async fn direct_batch(
+    c: &Client,
+    stream: &str,
+    body: serde_json::Value,
+) -> Vec<async_nats::Message> {
+    let inbox = c.new_inbox();
+    let mut sub = c.subscribe(inbox.clone()).await.unwrap();
+    c.publish_with_reply(
+        format!("$JS.API.DIRECT.GET.{stream}"),
+        inbox,
+        body.to_string().into(),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut sub))
+            .await
+            .expect("direct get reply")
+            .expect("subscription open");
+        let eob = m.status == Some(StatusCode::from_u16(204).unwrap());
+        let not_found = m.status == Some(StatusCode::NOT_FOUND);
+        out.push(m);
+        if eob || not_found {
+            return out;
+        }
+    }
+}
+
+fn header_text(m: &async_nats::Message, name: &str) -> String {
+    m.headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_get_batch_and_multi_last() {
+    // 2.11+ (ADR-31 revision 2): not checked against the 2.9.10 reference.
+    let j = setup!();
+    if j.server.is_reference() {
+        println!("note: 2.11 feature; skipped on the 2.9.10 reference");
+        return;
+    }
+    let c = &j.c;
+    create_stream(
+        c,
+        json!({"name": "DB", "subjects": ["kv.>"], "allow_direct": true}),
+    )
+    .await;
+    // 1:name=Bob 2:surname=Smith 3:address=Main 4:address=Oak 5:other.x
+    for (s, v) in [
+        ("kv.u.name", "Bob"),
+        ("kv.u.surname", "Smith"),
+        ("kv.u.address", "Main"),
+        ("kv.u.address", "Oak"),
+        ("kv.other.x", "x"),
+    ] {
+        publish_ok(c, s, &[], v).await;
+    }
+    // Batch of 2 from seq 2 on kv.u.>: seqs 2 and 3, then EOB with 1 pending (seq 4).
+    let got = direct_batch(
+        c,
+        "DB",
+        json!({"seq": 2, "batch": 2, "next_by_subj": "kv.u.>"}),
+    )
+    .await;
+    assert_eq!(got.len(), 3, "two messages and EOB");
+    assert_eq!(header_text(&got[0], "Nats-Sequence"), "2");
+    assert_eq!(header_text(&got[0], "Nats-Num-Pending"), "2");
+    assert_eq!(header_text(&got[0], "Nats-Last-Sequence"), "0");
+    assert_eq!(header_text(&got[1], "Nats-Sequence"), "3");
+    assert_eq!(header_text(&got[1], "Nats-Last-Sequence"), "2");
+    assert_eq!(header_text(&got[2], "Nats-Num-Pending"), "1");
+    assert_eq!(header_text(&got[2], "Nats-Last-Sequence"), "3");
+    assert!(got[2].payload.is_empty());
+
+    // Latest values under kv.u.>, and as of seq 3 (the address was still "Main").
+    let now = direct_batch(c, "DB", json!({"multi_last": ["kv.u.>"]})).await;
+    let values: Vec<&[u8]> = now[..now.len() - 1]
+        .iter()
+        .map(|m| &m.payload[..])
+        .collect();
+    assert_eq!(values, vec![&b"Bob"[..], b"Smith", b"Oak"]);
+    assert_eq!(header_text(now.last().unwrap(), "Nats-UpTo-Sequence"), "5");
+    let then = direct_batch(c, "DB", json!({"multi_last": ["kv.u.>"], "up_to_seq": 3})).await;
+    let values: Vec<&[u8]> = then[..then.len() - 1]
+        .iter()
+        .map(|m| &m.payload[..])
+        .collect();
+    assert_eq!(values, vec![&b"Bob"[..], b"Smith", b"Main"]);
+
+    let none = direct_batch(c, "DB", json!({"multi_last": ["nothing.>"]})).await;
+    assert_eq!(none[0].status, Some(StatusCode::NOT_FOUND));
+}

@@ -190,6 +190,11 @@ pub trait Store: Send + Sync {
     fn deleted(&self) -> Vec<u64>;
     /// Per-subject message counts for subjects matching `filter`, sorted.
     fn subjects(&self, filter: &[u8]) -> Vec<(Bytes, u64)>;
+    /// Live messages with seq >= `start` matching `filter` (None = all); reads no bodies.
+    fn num_pending(&self, start: u64, filter: Option<&[u8]>) -> u64;
+    /// The last live seq <= `up_to_seq` of every subject matching any filter, ascending
+    /// (JetStream's direct get `multi_last`).
+    fn last_seqs_per_subject(&self, filters: &[&[u8]], up_to_seq: u64) -> Vec<u64>;
     fn subject_state(&self, subject: &[u8]) -> Option<SubjectState>;
     /// Clean shutdown: flush, fsync and (file store) write the snapshot.
     fn close(&mut self) -> Result<(), StoreError>;

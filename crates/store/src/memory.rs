@@ -216,6 +216,14 @@ impl Store for MemStore {
         subjects_of(&self.table, filter)
     }
 
+    fn num_pending(&self, start: u64, filter: Option<&[u8]>) -> u64 {
+        crate::query::num_pending(&self.table, start, filter)
+    }
+
+    fn last_seqs_per_subject(&self, filters: &[&[u8]], up_to_seq: u64) -> Vec<u64> {
+        crate::query::last_seqs_per_subject(&self.table, filters, up_to_seq)
+    }
+
     fn subject_state(&self, subject: &[u8]) -> Option<SubjectState> {
         self.table.subject_state(subject)
     }

@@ -123,3 +123,79 @@ pub(crate) fn state_of(table: &Table, first_ts_ns: i64, lost: Option<&LostData>)
         lost: lost.cloned(),
     }
 }
+
+/// Live messages with seq >= start whose subject matches `filter` (None = all). Counts over
+/// the compact sequence table; no message body is read.
+pub(crate) fn num_pending(table: &Table, start: u64, filter: Option<&[u8]>) -> u64 {
+    let start = start.max(table.first_seq);
+    if table.msgs == 0 || start > table.last_seq {
+        return 0;
+    }
+    let from = (start - table.first_seq) as usize;
+    let range = table.slots().range(from..);
+    if is_all(filter) {
+        return range.filter(|s| s.is_live()).count() as u64;
+    }
+    let Some(filter) = filter else {
+        return 0;
+    };
+    if weir_subject::is_literal(filter) {
+        let Some(id) = table.subjects.lookup(filter) else {
+            return 0;
+        };
+        let e = table.subjects.entry(id);
+        if start <= e.first {
+            return e.count;
+        }
+        return range.filter(|s| s.is_live() && s.subj == id).count() as u64;
+    }
+    let mut memo: HashMap<u32, bool> = HashMap::new();
+    range
+        .filter(|s| {
+            s.is_live()
+                && *memo
+                    .entry(s.subj)
+                    .or_insert_with(|| weir_subject::matches(filter, table.subjects.name(s.subj)))
+        })
+        .count() as u64
+}
+
+/// For every subject matching any of `filters`, its last live seq <= `up_to_seq`; ascending.
+pub(crate) fn last_seqs_per_subject(table: &Table, filters: &[&[u8]], up_to_seq: u64) -> Vec<u64> {
+    let matching: Vec<u32> = table
+        .subjects
+        .ids()
+        .filter(|&id| {
+            let name = table.subjects.name(id);
+            filters.iter().any(|f| weir_subject::matches(f, name))
+        })
+        .collect();
+    let mut seqs: Vec<u64> = Vec::with_capacity(matching.len());
+    let mut pending: HashMap<u32, ()> = HashMap::new();
+    for id in matching {
+        let e = table.subjects.entry(id);
+        if e.last <= up_to_seq {
+            seqs.push(e.last);
+        } else if e.first <= up_to_seq {
+            pending.insert(id, ());
+        }
+    }
+    // Subjects written again after `up_to_seq`: walk back from it until each is found.
+    let mut end = up_to_seq.min(table.last_seq);
+    while !pending.is_empty() {
+        let Some(seq) = table.prev_where(table.first_seq, end, |id| pending.contains_key(&id))
+        else {
+            break;
+        };
+        if let Some(slot) = table.slot(seq) {
+            pending.remove(&slot.subj);
+        }
+        seqs.push(seq);
+        if seq == 0 {
+            break;
+        }
+        end = seq - 1;
+    }
+    seqs.sort_unstable();
+    seqs
+}

@@ -632,6 +632,36 @@ fn many_subjects_and_rollover<F: Factory>(f: &mut F) {
     restart_same(f, s);
 }
 
+fn pending_and_multi_last<F: Factory>(f: &mut F) {
+    let mut s = f.create(lim(), 1);
+    // 1:a.1 2:a.2 3:b.1 4:a.1 5:b.2 6:a.2
+    for subj in ["a.1", "a.2", "b.1", "a.1", "b.2", "a.2"] {
+        put(&mut s, subj, subj);
+    }
+    assert_eq!(s.num_pending(1, None), 6);
+    assert_eq!(s.num_pending(4, None), 3);
+    assert_eq!(s.num_pending(7, None), 0);
+    assert_eq!(s.num_pending(1, Some(b"a.1")), 2);
+    assert_eq!(s.num_pending(2, Some(b"a.1")), 1);
+    assert_eq!(s.num_pending(1, Some(b"a.*")), 4);
+    assert_eq!(s.num_pending(5, Some(b"a.*")), 1);
+    assert_eq!(s.num_pending(1, Some(b"x")), 0);
+    assert_eq!(s.last_seqs_per_subject(&[b"a.*"], u64::MAX), vec![4, 6]);
+    assert_eq!(
+        s.last_seqs_per_subject(&[b"a.*", b"b.*"], u64::MAX),
+        vec![3, 4, 5, 6]
+    );
+    // As of seq 3: a.1's last was 1, a.2's was 2.
+    assert_eq!(s.last_seqs_per_subject(&[b"a.*"], 3), vec![1, 2]);
+    assert_eq!(s.last_seqs_per_subject(&[b">"], 4), vec![2, 3, 4]);
+    s.delete(4, false).unwrap();
+    assert_eq!(s.num_pending(1, Some(b"a.*")), 3);
+    assert_eq!(s.last_seqs_per_subject(&[b"a.1"], u64::MAX), vec![1]);
+    let s = restart_same(f, s);
+    assert_eq!(s.num_pending(1, None), 5);
+    assert_eq!(s.last_seqs_per_subject(&[b"b.*"], u64::MAX), vec![3, 5]);
+}
+
 macro_rules! suite {
     ($name:ident, $factory:expr) => {
         mod $name {
@@ -691,6 +721,10 @@ macro_rules! suite {
             #[test]
             fn many_subjects_and_rollover() {
                 super::many_subjects_and_rollover(&mut $factory)
+            }
+            #[test]
+            fn pending_and_multi_last() {
+                super::pending_and_multi_last(&mut $factory)
             }
         }
     };

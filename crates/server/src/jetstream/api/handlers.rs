@@ -88,9 +88,9 @@ impl ApiService for JsApi {
                 self.msg_delete(name, body),
                 &mut errors,
             ),
-            ApiOp::DirectGet(name) => super::direct::get(&self.js, name, body),
+            ApiOp::DirectGet(name) => return super::direct::get(&self.js, name, body),
             ApiOp::DirectGetLast { stream, subject } => {
-                super::direct::get_last(&self.js, stream, subject, body)
+                return super::direct::get_last(&self.js, stream, subject, body)
             }
             ApiOp::Unknown => return Vec::new(),
         };
