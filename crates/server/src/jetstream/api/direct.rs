@@ -101,7 +101,7 @@ fn last_seq_at_or_before(store: &dyn Store, ts_ns: i64) -> u64 {
 
 fn batch(stream: &str, entry: &StreamEntry, request: &MsgGetRequest) -> Vec<ApiReply> {
     let store = entry.stream.store.read();
-    let filter = (!request.next_by_subj.is_empty()).then(|| request.next_by_subj.as_bytes());
+    let filter = (!request.next_by_subj.is_empty()).then_some(request.next_by_subj.as_bytes());
     let mut start = request.seq.max(1);
     if let Some(time) = &request.start_time {
         match first_seq_at_or_after(store.as_ref(), time.unix_nanos()) {
