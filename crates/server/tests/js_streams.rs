@@ -1763,3 +1763,28 @@ async fn direct_get_batch_and_multi_last() {
     let none = direct_batch(c, "DB", json!({"multi_last": ["nothing.>"]})).await;
     assert_eq!(none[0].status, Some(StatusCode::NOT_FOUND));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_without_consumers() {
+    // Measured on 2.9.10: an interest stream acknowledges but keeps nothing while no
+    // consumer is interested; a workqueue stream keeps its messages.
+    let j = setup!();
+    let c = &j.c;
+    create_stream(
+        c,
+        json!({"name": "IN", "subjects": ["in.>"], "retention": "interest"}),
+    )
+    .await;
+    create_stream(
+        c,
+        json!({"name": "WQ", "subjects": ["wq.>"], "retention": "workqueue"}),
+    )
+    .await;
+    assert_eq!(publish_ok(c, "in.a", &[], "x").await, 1);
+    assert_eq!(publish_ok(c, "in.a", &[], "y").await, 2);
+    assert_eq!(publish_ok(c, "wq.a", &[], "x").await, 1);
+    let interest = stream_state(c, "IN").await;
+    assert_eq!(interest["messages"], 0, "{interest}");
+    assert_eq!(interest["last_seq"], 2, "{interest}");
+    assert_eq!(stream_state(c, "WQ").await["messages"], 1);
+}

@@ -53,6 +53,9 @@ pub struct WriteSettings {
     pub transform: Option<Arc<SubjectTransform>>,
     /// `republish`: where stored messages are published again.
     pub republish: Option<Republish>,
+    /// Interest retention with no consumer interested: a publish is acknowledged (its
+    /// sequence is used) but not kept, as nats-server does.
+    pub drop_without_interest: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -420,6 +423,11 @@ fn store_one(
     };
     if let Some(id) = &accepted.msg_id {
         tracking.dedup.record(id, seq, now);
+    }
+    if settings.drop_without_interest {
+        if let Err(err) = store.delete(seq, false) {
+            tracing::error!("dropping seq {seq} without interest failed: {err}");
+        }
     }
     // A message without an id resets the last id, as in nats-server.
     tracking.last_msg_id = accepted.msg_id;

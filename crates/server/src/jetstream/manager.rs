@@ -12,7 +12,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use weir_jsapi::{
     AccountInfo, AccountLimits, ApiStats, Compression, DiscardPolicy, JsError, LostStreamData,
-    ServerLimits, StorageType, StreamConfig, StreamInfo, StreamState, Timestamp,
+    RetentionPolicy, ServerLimits, StorageType, StreamConfig, StreamInfo, StreamState, Timestamp,
 };
 use weir_store::{open_file_store, FileStoreConfig, MemStoreConfig, Store, StoreLimits};
 
@@ -80,6 +80,8 @@ pub fn write_settings(cfg: &StreamConfig) -> WriteSettings {
             .as_ref()
             .and_then(|t| SubjectTransform::new(&t.src, &t.dest).ok())
             .map(Arc::new),
+        // No consumers exist yet (issue 4), so an interest stream never has interest.
+        drop_without_interest: cfg.retention == RetentionPolicy::Interest,
         republish: cfg.republish.as_ref().and_then(|r| {
             SubjectTransform::new(&r.src, &r.dest)
                 .ok()

@@ -174,6 +174,7 @@ mod tests {
             marker_ttl: None,
             transform: None,
             republish: None,
+            drop_without_interest: false,
         }
     }
 
