@@ -346,12 +346,7 @@ fn republish_msg(
     if !republish.transform.apply_to(subject, &mut dest) {
         return None;
     }
-    let mut headers = if publish.headers.is_empty() {
-        b"NATS/1.0\r\n".to_vec()
-    } else {
-        let block = &publish.headers[..];
-        block.strip_suffix(b"\r\n").unwrap_or(block).to_vec()
-    };
+    let mut headers = super::open_header_block(&publish.headers);
     headers.extend_from_slice(
         format!(
             "Nats-Stream: {}\r\nNats-Subject: {}\r\nNats-Sequence: {seq}\r\nNats-Last-Sequence: {last_on_subject}\r\nNats-Time-Stamp: {}\r\n",

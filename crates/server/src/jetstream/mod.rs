@@ -16,6 +16,15 @@ use std::sync::Arc;
 
 use crate::state::ServerState;
 
+/// A stored header block opened for more headers: without its closing blank line, or a
+/// fresh `NATS/1.0` line when the message had none. Close it with `\r\n`.
+pub fn open_header_block(stored: &[u8]) -> Vec<u8> {
+    if stored.is_empty() {
+        return b"NATS/1.0\r\n".to_vec();
+    }
+    stored.strip_suffix(b"\r\n").unwrap_or(stored).to_vec()
+}
+
 /// RFC 3339 with nanoseconds, as Go's `time.RFC3339Nano` prints it (headers such as
 /// `Nats-Time-Stamp`).
 pub fn time_text(ts_ns: i64) -> String {

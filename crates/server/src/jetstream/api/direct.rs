@@ -9,7 +9,7 @@ use weir_store::{Store, StoredMsg};
 use super::handlers::lookup;
 use super::worker::ApiReply;
 use crate::jetstream::manager::{JetStream, StreamEntry};
-use crate::jetstream::time_text;
+use crate::jetstream::{open_header_block, time_text};
 
 /// ADR-31: a multi-subject get may match at most this many subjects.
 const MULTI_LAST_MAX_SUBJECTS: usize = 1024;
@@ -30,13 +30,7 @@ struct BatchInfo {
 }
 
 fn reply(stream: &str, msg: StoredMsg, batch: Option<BatchInfo>) -> ApiReply {
-    // The stored header block without its final blank line, then ours.
-    let mut headers = if msg.headers.is_empty() {
-        b"NATS/1.0\r\n".to_vec()
-    } else {
-        let block = &msg.headers[..];
-        block.strip_suffix(b"\r\n").unwrap_or(block).to_vec()
-    };
+    let mut headers = open_header_block(&msg.headers);
     let subject = String::from_utf8_lossy(&msg.subject);
     headers.extend_from_slice(
         format!(
