@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
-use weir_store::{PurgeRequest, Store, StoreError};
+use tokio::task::JoinHandle;
+use weir_store::{PurgeRequest, Store, SyncBatch};
 use weir_subject::SubjectTransform;
 
 use super::dedup::DedupWindow;
@@ -144,76 +145,90 @@ impl StreamWriter {
             last_msg_id: None,
         };
         let mut batch: Vec<Publish> = Vec::new();
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut publisher = InternalPublisher::new();
-        let mut ack = Vec::with_capacity(128);
+        let mut acks = Acks {
+            publisher: InternalPublisher::new(),
+            buf: Vec::with_capacity(128),
+        };
+        // Applied and handed to the OS, waiting for an fsync to start.
+        let mut written: Vec<Pending> = Vec::new();
+        let mut to_sync: Option<SyncBatch> = None;
+        // The fsync in progress and the outcomes it makes durable. While it runs, the next
+        // batch is applied and written, so CPU work overlaps the disk wait.
+        let mut syncing: Option<(JoinHandle<std::io::Result<()>>, Vec<Pending>)> = None;
         let mut lazy_sync = match self.sync {
             SyncPolicy::Interval(every) => Some(tokio::time::interval(every)),
             SyncPolicy::Always => None,
         };
+        let mut open = true;
         loop {
+            if syncing.is_none() && !written.is_empty() {
+                match to_sync.take() {
+                    Some(files) if !files.is_empty() => {
+                        let job = tokio::task::spawn_blocking(move || files.sync());
+                        syncing = Some((job, std::mem::take(&mut written)));
+                    }
+                    // Nothing to make durable (memory storage, or only rejections).
+                    _ => acks.send(&state, &self.settings, std::mem::take(&mut written)),
+                }
+            }
+            if !open && syncing.is_none() && written.is_empty() {
+                break;
+            }
             tokio::select! {
-                more = self.ingest.drain_into(&mut batch) => {
+                biased;
+                done = async { (&mut syncing.as_mut().expect("guarded").0).await }, if syncing.is_some() => {
+                    let Some((_, mut durable)) = syncing.take() else { continue };
+                    let failure: Option<String> = match done {
+                        Ok(Ok(())) => None,
+                        Ok(Err(err)) => Some(err.to_string()),
+                        Err(err) => Some(err.to_string()),
+                    };
+                    if let Some(why) = failure {
+                        tracing::error!("stream fsync failed: {why}");
+                        fail_stored(&mut durable, &why);
+                    }
+                    acks.send(&state, &self.settings, durable);
+                }
+                more = self.ingest.drain_into(&mut batch), if open => {
                     if !more {
-                        break;
+                        open = false;
+                        continue;
+                    }
+                    let first_new = written.len();
+                    self.apply_batch(&mut batch, &mut tracking, &mut written);
+                    match self.store.write().flush() {
+                        Ok(files) => match &mut to_sync {
+                            Some(pending_files) => pending_files.merge(files),
+                            None => to_sync = Some(files),
+                        },
+                        Err(err) => {
+                            // Nothing of this batch may be acknowledged as stored.
+                            tracing::error!("stream write failed: {err}");
+                            fail_stored(&mut written[first_new..], &err.to_string());
+                        }
+                    }
+                    if matches!(self.sync, SyncPolicy::Interval(_)) {
+                        // Lazy mode: acknowledged once handed to the OS; the timer fsyncs.
+                        acks.send(&state, &self.settings, std::mem::take(&mut written));
                     }
                 }
                 _ = tokio::time::sleep(self.until_housekeeping()) => {
                     self.housekeeping(&mut tracking);
-                    continue;
                 }
                 _ = async { lazy_sync.as_mut().expect("guarded").tick().await }, if lazy_sync.is_some() => {
-                    if let Err(err) = self.flush_and_sync().await {
-                        tracing::error!("stream sync failed: {err}");
-                    }
-                    continue;
-                }
-            }
-            self.apply_batch(&mut batch, &mut tracking, &mut pending);
-            let durable = match self.sync {
-                SyncPolicy::Always => self.flush_and_sync().await,
-                SyncPolicy::Interval(_) => self.flush_only(),
-            };
-            if let Err(err) = durable {
-                // Nothing of this batch may be acknowledged as stored.
-                tracing::error!("stream write failed: {err}");
-                for p in &mut pending {
-                    if matches!(p.outcome, Outcome::Stored(_)) {
-                        p.outcome = Outcome::Failed(err.to_string());
+                    if let Some(files) = to_sync.take() {
+                        if let Err(err) = tokio::task::spawn_blocking(move || files.sync()).await {
+                            tracing::error!("stream sync failed: {err}");
+                        }
                     }
                 }
             }
-            let stream = self.settings.read().rules.stream.clone();
-            for p in pending.drain(..) {
-                if let (Some(msg), Outcome::Stored(_)) = (&p.republish, &p.outcome) {
-                    publisher.publish(&state, &msg.subject, None, Some(&msg.headers), &msg.payload);
-                }
-                let Some(reply) = p.reply else {
-                    continue;
-                };
-                ack.clear();
-                match &p.outcome {
-                    Outcome::Stored(seq) => pub_ack::ok(&mut ack, &stream, *seq, false),
-                    Outcome::Duplicate(seq) => pub_ack::ok(&mut ack, &stream, *seq, true),
-                    Outcome::Rejected(rejection) => {
-                        pub_ack::rejection(&mut ack, &stream, rejection)
-                    }
-                    Outcome::Failed(why) => pub_ack::error(
-                        &mut ack,
-                        &stream,
-                        pub_ack::ApiCode {
-                            code: 503,
-                            err_code: 10077,
-                        },
-                        why,
-                    ),
-                }
-                publisher.publish(&state, &reply, None, None, &ack);
-            }
-            publisher.finish(&state);
         }
         if let Err(err) = self.flush_and_sync().await {
             tracing::error!("final stream sync failed: {err}");
+        }
+        if let Some(files) = to_sync.take() {
+            let _ = tokio::task::spawn_blocking(move || files.sync()).await;
         }
     }
 
@@ -238,14 +253,6 @@ impl StreamWriter {
                 });
             }
         }
-    }
-
-    fn flush_only(&self) -> Result<(), String> {
-        self.store
-            .write()
-            .flush()
-            .map(drop)
-            .map_err(|e: StoreError| e.to_string())
     }
 
     /// Flushes under the lock, fsyncs without it.
@@ -306,6 +313,57 @@ impl StreamWriter {
                 tracing::error!("placing a delete marker failed: {err}");
             }
         }
+    }
+}
+
+/// Turns every stored outcome into a failure: their bytes are not known to be durable.
+fn fail_stored(outcomes: &mut [Pending], why: &str) {
+    for p in outcomes {
+        if matches!(p.outcome, Outcome::Stored(_)) {
+            p.outcome = Outcome::Failed(why.to_string());
+        }
+    }
+}
+
+/// Sends acks and republished copies, waking each receiver once per call.
+struct Acks {
+    publisher: InternalPublisher,
+    buf: Vec<u8>,
+}
+
+impl Acks {
+    fn send(&mut self, state: &ServerState, settings: &RwLock<WriteSettings>, done: Vec<Pending>) {
+        if done.is_empty() {
+            return;
+        }
+        let stream = settings.read().rules.stream.clone();
+        for p in done {
+            if let (Some(msg), Outcome::Stored(_)) = (&p.republish, &p.outcome) {
+                self.publisher
+                    .publish(state, &msg.subject, None, Some(&msg.headers), &msg.payload);
+            }
+            let Some(reply) = p.reply else {
+                continue;
+            };
+            let ack = &mut self.buf;
+            ack.clear();
+            match &p.outcome {
+                Outcome::Stored(seq) => pub_ack::ok(ack, &stream, *seq, false),
+                Outcome::Duplicate(seq) => pub_ack::ok(ack, &stream, *seq, true),
+                Outcome::Rejected(rejection) => pub_ack::rejection(ack, &stream, rejection),
+                Outcome::Failed(why) => pub_ack::error(
+                    ack,
+                    &stream,
+                    pub_ack::ApiCode {
+                        code: 503,
+                        err_code: 10077,
+                    },
+                    why,
+                ),
+            }
+            self.publisher.publish(state, &reply, None, None, ack);
+        }
+        self.publisher.finish(state);
     }
 }
 
