@@ -99,17 +99,16 @@ struct Tracking {
     last_msg_id: Option<String>,
 }
 
+/// Reads the store only for the checks a publish actually triggers: most publishes need
+/// none of it.
 struct View<'a> {
     store: &'a dyn Store,
     tracking: &'a Tracking,
-    last_seq: u64,
-    msgs: u64,
-    bytes: u64,
 }
 
 impl StreamView for View<'_> {
     fn last_seq(&self) -> u64 {
-        self.last_seq
+        self.store.state().last_seq
     }
     fn last_msg_id(&self) -> Option<&str> {
         self.tracking.last_msg_id.as_deref()
@@ -121,10 +120,10 @@ impl StreamView for View<'_> {
         self.store.subject_state(subject).map_or(0, |s| s.last_seq)
     }
     fn msgs(&self) -> u64 {
-        self.msgs
+        self.store.state().msgs
     }
     fn bytes(&self) -> u64 {
-        self.bytes
+        self.store.state().bytes
     }
     fn msgs_for_subject(&self, subject: &[u8]) -> u64 {
         self.store.subject_state(subject).map_or(0, |s| s.msgs)
@@ -444,15 +443,10 @@ fn store_one(
     } else {
         weir_protocol::parse_headers(&publish.headers).ok()
     };
-    let state = store.state();
     let view = View {
         store: &*store,
         tracking,
-        last_seq: state.last_seq,
-        msgs: state.msgs,
-        bytes: state.bytes,
     };
-    let size = weir_store::msg_size(subject.len(), publish.headers.len(), publish.payload.len());
     let accepted = match decide(
         &settings.rules,
         &view,
@@ -464,12 +458,16 @@ fn store_one(
         Ok(Decision::Duplicate { seq }) => return Err(Outcome::Duplicate(seq)),
         Ok(Decision::Store(accepted)) => accepted,
     };
-    debug_assert!(size > 0);
     let ttl_ns = accepted.ttl.map(|ttl| match ttl {
         MsgTtl::Never => -1,
         MsgTtl::After(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
     });
-    let last_on_subject = store.subject_state(subject).map_or(0, |s| s.last_seq);
+    // Only republish reports it (Nats-Last-Sequence).
+    let last_on_subject = if settings.republish.is_some() {
+        store.subject_state(subject).map_or(0, |s| s.last_seq)
+    } else {
+        0
+    };
     let seq = match store.append(subject, &publish.headers, &publish.payload, now, ttl_ns) {
         Ok(seq) => seq,
         Err(err) => return Err(Outcome::Failed(err.to_string())),
