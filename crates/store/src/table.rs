@@ -194,6 +194,19 @@ impl Table {
         n
     }
 
+    /// `[start, end]` clamped to the stored range, with the slot indexes it spans; None
+    /// when empty.
+    fn clamp(&self, start: u64, end: u64) -> Option<(u64, u64, usize, usize)> {
+        let start = start.max(self.first_seq);
+        let end = end.min(self.last_seq);
+        if self.msgs == 0 || start > end {
+            return None;
+        }
+        let from = (start - self.first_seq) as usize;
+        let to = (end - self.first_seq) as usize;
+        Some((start, end, from, to))
+    }
+
     /// Next live seq >= start.
     pub fn next_live(&self, start: u64) -> Option<u64> {
         self.next_where(start, self.last_seq, |_| true)
@@ -206,13 +219,8 @@ impl Table {
         end: u64,
         mut pred: impl FnMut(u32) -> bool,
     ) -> Option<u64> {
-        let start = start.max(self.first_seq);
-        let end = end.min(self.last_seq);
-        if self.msgs == 0 || start > end {
-            return None;
-        }
-        let from = (start - self.first_seq) as usize;
-        let to = (end - self.first_seq) as usize;
+        let (start, end, from, to) = self.clamp(start, end)?;
+        debug_assert!(start <= end);
         self.slots
             .range(from..=to)
             .position(|s| s.is_live() && pred(s.subj))
@@ -226,13 +234,8 @@ impl Table {
         end: u64,
         mut pred: impl FnMut(u32) -> bool,
     ) -> Option<u64> {
-        let start = start.max(self.first_seq);
-        let end = end.min(self.last_seq);
-        if self.msgs == 0 || start > end {
-            return None;
-        }
-        let from = (start - self.first_seq) as usize;
-        let to = (end - self.first_seq) as usize;
+        let (start, end, from, to) = self.clamp(start, end)?;
+        debug_assert!(start <= end);
         self.slots
             .range(from..=to)
             .rev()
