@@ -710,6 +710,30 @@ async fn purge_all() {
     assert_eq!(r.purged, 1);
 }
 
+/// Purge and delete are applied in order with the publishes queued before them: a purge
+/// sent right after unacknowledged publishes on the same connection removes all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_and_delete_follow_earlier_publishes() {
+    let j = setup!();
+    let c = &j.c;
+    create_stream(c, json!({"name": "ORD", "subjects": ["ord"]})).await;
+    for round in 1..=20u64 {
+        for _ in 0..50 {
+            c.publish("ord", Bytes::from_static(b"x")).await.unwrap();
+        }
+        let v = api_ok(c, "$JS.API.STREAM.PURGE.ORD", "").await;
+        assert_eq!(v["purged"], 50, "round {round}: {v}");
+    }
+    for _ in 0..3 {
+        c.publish("ord", Bytes::from_static(b"y")).await.unwrap();
+    }
+    // Seq 1003 was published (not acknowledged) just before the delete.
+    let v = api_ok(c, "$JS.API.STREAM.MSG.DELETE.ORD", r#"{"seq":1003}"#).await;
+    assert_eq!(v["success"], true);
+    let s = stream_state(c, "ORD").await;
+    assert_eq!((u(&s["messages"]), u(&s["last_seq"])), (2, 1003));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn purge_filter_seq_and_keep() {
     let j = setup!();

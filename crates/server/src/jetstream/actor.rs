@@ -11,12 +11,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use weir_store::{PurgeRequest, Store, SyncBatch};
 use weir_subject::SubjectTransform;
 
+use super::admin::{self, AdminError, AdminOp, AdminResult};
 use super::dedup::DedupWindow;
-use super::ingest::{IngestQueue, Publish};
+use super::ingest::{Entry, IngestQueue, Publish};
 use super::pub_ack;
 use super::publish_rules::{decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView, TTL};
 use crate::internal::InternalPublisher;
@@ -82,6 +84,8 @@ pub struct StreamWriter {
 /// The outcome of one publish, turned into its ack once the batch is durable.
 enum Outcome {
     Stored(u64),
+    /// An admin write; its result travels in `Pending::admin`.
+    Admin,
     Duplicate(u64),
     Rejected(Rejection),
     Failed(String),
@@ -91,6 +95,8 @@ struct Pending {
     reply: Option<Bytes>,
     outcome: Outcome,
     republish: Option<RepublishMsg>,
+    /// An admin write's caller and result, answered once the batch is durable.
+    admin: Option<(oneshot::Sender<AdminResult>, AdminResult)>,
 }
 
 /// State only the actor touches.
@@ -143,7 +149,7 @@ impl StreamWriter {
             dedup: DedupWindow::default(),
             last_msg_id: None,
         };
-        let mut batch: Vec<Publish> = Vec::new();
+        let mut batch: Vec<Entry> = Vec::new();
         let mut acks = Acks {
             publisher: InternalPublisher::new(),
             buf: Vec::with_capacity(128),
@@ -233,14 +239,31 @@ impl StreamWriter {
 
     fn apply_batch(
         &self,
-        batch: &mut Vec<Publish>,
+        batch: &mut Vec<Entry>,
         tracking: &mut Tracking,
         pending: &mut Vec<Pending>,
     ) {
-        let settings = self.settings.read().clone();
+        let mut settings = self.settings.read().clone();
         let now = now_ns();
         let mut store = self.store.write();
-        for publish in batch.drain(..) {
+        for entry in batch.drain(..) {
+            let publish = match entry {
+                Entry::Publish(publish) => publish,
+                Entry::Admin(AdminOp { kind, done }) => {
+                    let result = admin::apply(store.as_mut(), &mut settings, kind);
+                    if matches!(result, Ok(admin::AdminDone::Configured)) {
+                        // Later publishes of this batch are checked against the new rules.
+                        *self.settings.write() = settings.clone();
+                    }
+                    pending.push(Pending {
+                        reply: None,
+                        outcome: Outcome::Admin,
+                        republish: None,
+                        admin: Some((done, result)),
+                    });
+                    continue;
+                }
+            };
             let (outcome, republish) =
                 apply_one(store.as_mut(), &settings, tracking, &publish, now);
             let reply = publish.reply.filter(|r| !settings.no_ack && !r.is_empty());
@@ -249,6 +272,7 @@ impl StreamWriter {
                     reply,
                     outcome,
                     republish,
+                    admin: None,
                 });
             }
         }
@@ -321,6 +345,11 @@ fn fail_stored(outcomes: &mut [Pending], why: &str) {
         if matches!(p.outcome, Outcome::Stored(_)) {
             p.outcome = Outcome::Failed(why.to_string());
         }
+        if let Some((_, result)) = &mut p.admin {
+            if result.is_ok() {
+                *result = Err(AdminError::Store(why.to_string()));
+            }
+        }
     }
 }
 
@@ -337,6 +366,11 @@ impl Acks {
         }
         let stream = settings.read().rules.stream.clone();
         for p in done {
+            if let Some((caller, result)) = p.admin {
+                // The caller may have given up waiting; the write stands regardless.
+                let _ = caller.send(result);
+                continue;
+            }
             if let (Some(msg), Outcome::Stored(_)) = (&p.republish, &p.outcome) {
                 self.publisher
                     .publish(state, &msg.subject, None, Some(&msg.headers), &msg.payload);
@@ -350,6 +384,7 @@ impl Acks {
                 Outcome::Stored(seq) => pub_ack::ok(ack, &stream, *seq, false),
                 Outcome::Duplicate(seq) => pub_ack::ok(ack, &stream, *seq, true),
                 Outcome::Rejected(rejection) => pub_ack::rejection(ack, &stream, rejection),
+                Outcome::Admin => continue,
                 Outcome::Failed(why) => pub_ack::error(
                     ack,
                     &stream,

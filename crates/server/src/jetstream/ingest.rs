@@ -2,7 +2,9 @@
 //! (inside the router, so never blocking); the actor drains everything queued in one go,
 //! which is what makes group commit work: every publish that arrives while an fsync runs is
 //! in the next batch. Bounded by messages and bytes; past either, publishes are refused
-//! with an error reply rather than growing memory.
+//! with an error reply rather than growing memory. Admin writes (purge, delete, config
+//! change) share the queue so the actor applies everything in one order; they are few (one
+//! at a time from the API worker) and are not refused by the bounds.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
+use super::admin::AdminOp;
 use crate::subscription::InboundMsg;
 
 /// One publish, copied out of the publisher's read buffer into a single allocation.
@@ -51,6 +54,12 @@ impl Publish {
     }
 }
 
+/// One write for the stream's actor, in arrival order.
+pub enum Entry {
+    Publish(Publish),
+    Admin(AdminOp),
+}
+
 /// The publish was not queued: the stream is saturated or closing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
@@ -64,7 +73,7 @@ pub struct IngestQueue {
 }
 
 struct Inner {
-    queue: VecDeque<Publish>,
+    queue: VecDeque<Entry>,
     bytes: usize,
 }
 
@@ -94,7 +103,23 @@ impl IngestQueue {
         }
         let was_empty = inner.queue.is_empty();
         inner.bytes += size;
-        inner.queue.push_back(publish);
+        inner.queue.push_back(Entry::Publish(publish));
+        drop(inner);
+        if was_empty {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Queues an admin write behind every publish already queued. Refused only once the
+    /// queue is closed (the op is handed back so its caller can answer).
+    pub fn push_admin(&self, op: AdminOp) -> Result<(), AdminOp> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(op);
+        }
+        let mut inner = self.inner.lock();
+        let was_empty = inner.queue.is_empty();
+        inner.queue.push_back(Entry::Admin(op));
         drop(inner);
         if was_empty {
             self.wake.notify_one();
@@ -104,7 +129,7 @@ impl IngestQueue {
 
     /// Moves everything queued into `batch`; waits while nothing is queued. Returns false
     /// once the queue is closed and empty.
-    pub async fn drain_into(&self, batch: &mut Vec<Publish>) -> bool {
+    pub async fn drain_into(&self, batch: &mut Vec<Entry>) -> bool {
         loop {
             {
                 let mut inner = self.inner.lock();

@@ -17,6 +17,7 @@ use weir_jsapi::{
 use weir_store::{open_file_store, FileStoreConfig, MemStoreConfig, Store, StoreLimits};
 
 use super::actor::{now_ns, Republish, WriteSettings};
+use super::admin::AdminKind;
 use super::meta;
 use super::publish_rules::Rules;
 use super::stream::Stream;
@@ -257,7 +258,7 @@ impl JetStream {
     }
 
     /// Persists a changed config and applies it to the running stream.
-    pub fn apply_config(
+    pub async fn apply_config(
         &self,
         state: &ServerState,
         entry: &StreamEntry,
@@ -273,12 +274,13 @@ impl JetStream {
             )
             .map_err(|e| JsError::StreamUpdate { err: e.to_string() })?;
         }
-        *entry.stream.settings.write() = write_settings(&config);
         entry
             .stream
-            .store
-            .write()
-            .set_limits(store_limits(&config))
+            .admin(AdminKind::Configure {
+                settings: Box::new(write_settings(&config)),
+                limits: store_limits(&config),
+            })
+            .await
             .map_err(|e| JsError::StreamUpdate { err: e.to_string() })?;
         if entry.config.read().subjects != config.subjects {
             entry

@@ -3,6 +3,7 @@
 //! model (JSON types, errors, config validation) is `weir-jsapi`.
 
 pub mod actor;
+pub mod admin;
 pub mod api;
 pub mod dedup;
 pub mod ingest;

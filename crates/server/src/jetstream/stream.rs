@@ -7,6 +7,7 @@ use tokio::task::JoinHandle;
 use weir_store::Store;
 
 use super::actor::{StreamWriter, WriteSettings};
+use super::admin::{AdminError, AdminKind, AdminOp, AdminResult};
 use super::ingest::{IngestQueue, Publish};
 use super::pub_ack;
 use crate::options::SyncPolicy;
@@ -128,6 +129,16 @@ impl Stream {
             }
         }
         Ok(())
+    }
+
+    /// Applies an admin write in order with the publishes queued before it, and returns
+    /// once it is durable.
+    pub async fn admin(&self, kind: AdminKind) -> AdminResult {
+        let (done, result) = tokio::sync::oneshot::channel();
+        if self.ingest.push_admin(AdminOp { kind, done }).is_err() {
+            return Err(AdminError::Stopped);
+        }
+        result.await.unwrap_or(Err(AdminError::Stopped))
     }
 
     /// Stops ingesting, lets the writer finish what is queued (acks included), and closes

@@ -13,6 +13,7 @@ use weir_store::{PurgeRequest, StoredMsg};
 
 use super::route::ApiOp;
 use super::worker::{ApiReply, ApiRequest, ApiService};
+use crate::jetstream::admin::{AdminDone, AdminError, AdminKind};
 use crate::jetstream::manager::{JetStream, StreamEntry};
 use crate::state::ServerState;
 
@@ -75,7 +76,7 @@ impl ApiService for JsApi {
             ApiOp::StreamList => json(jsapi::STREAM_LIST_RESPONSE, self.list(body), &mut errors),
             ApiOp::StreamPurge(name) => json(
                 jsapi::STREAM_PURGE_RESPONSE,
-                self.purge(name, body),
+                self.purge(name, body).await,
                 &mut errors,
             ),
             ApiOp::StreamMsgGet(name) => json(
@@ -85,7 +86,7 @@ impl ApiService for JsApi {
             ),
             ApiOp::StreamMsgDelete(name) => json(
                 jsapi::STREAM_MSG_DELETE_RESPONSE,
-                self.msg_delete(name, body),
+                self.msg_delete(name, body).await,
                 &mut errors,
             ),
             ApiOp::DirectGet(name) => return super::direct::get(&self.js, name, body),
@@ -154,7 +155,7 @@ impl JsApi {
             return Err(JsError::StreamSubjectOverlap);
         }
         self.js.check_account_limits(&config, Some(name))?;
-        self.js.apply_config(&self.state, &entry, config)?;
+        self.js.apply_config(&self.state, &entry, config).await?;
         Ok(StreamCreateBody {
             info: Some(self.js.info(&entry, "", false)),
             did_create: false,
@@ -239,7 +240,7 @@ impl JsApi {
         })
     }
 
-    fn purge(&self, name: &str, body: &[u8]) -> Result<PurgeBody> {
+    async fn purge(&self, name: &str, body: &[u8]) -> Result<PurgeBody> {
         let request: StreamPurgeRequest = decode_optional_request(body, false)?;
         request.validate()?;
         let entry = self.stream(name)?;
@@ -258,12 +259,11 @@ impl JsApi {
             up_to_seq: (request.seq > 0).then_some(request.seq),
             keep: (request.keep > 0).then_some(request.keep),
         };
-        let purged = entry
-            .stream
-            .store
-            .write()
-            .purge(&purge)
-            .map_err(|e| JsError::StreamPurgeFailed { err: e.to_string() })?;
+        let purged = match entry.stream.admin(AdminKind::Purge(purge)).await {
+            Ok(AdminDone::Purged(n)) => n,
+            Ok(_) => 0,
+            Err(e) => return Err(JsError::StreamPurgeFailed { err: e.to_string() }),
+        };
         Ok(PurgeBody {
             success: true,
             purged,
@@ -286,7 +286,7 @@ impl JsApi {
         })
     }
 
-    fn msg_delete(&self, name: &str, body: &[u8]) -> Result<SuccessBody> {
+    async fn msg_delete(&self, name: &str, body: &[u8]) -> Result<SuccessBody> {
         let request: MsgDeleteRequest = decode_request(body, false)?;
         request.validate()?;
         let entry = self.stream(name)?;
@@ -299,17 +299,14 @@ impl JsApi {
                 return Err(JsError::msg_delete_not_permitted());
             }
         }
-        let mut store = entry.stream.store.write();
-        if request.seq > store.state().last_seq {
-            return Err(JsError::StreamMsgDeleteFailed {
-                err: "stream store EOF".into(),
-            });
-        }
-        let removed = store
-            .delete(request.seq, !request.no_erase)
-            .map_err(|e| JsError::StreamMsgDeleteFailed { err: e.to_string() })?;
-        if !removed {
-            return Err(JsError::sequence_not_found(request.seq));
+        let delete = AdminKind::Delete {
+            seq: request.seq,
+            erase: !request.no_erase,
+        };
+        match entry.stream.admin(delete).await {
+            Ok(_) => {}
+            Err(AdminError::NotFound) => return Err(JsError::sequence_not_found(request.seq)),
+            Err(e) => return Err(JsError::StreamMsgDeleteFailed { err: e.to_string() }),
         }
         Ok(SuccessBody { success: true })
     }
