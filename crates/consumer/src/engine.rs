@@ -1,0 +1,699 @@
+//! One consumer as a state machine: events in (pull requests, acks, flow-control replies,
+//! ticks, stream changes), commands out (deliver a message, send a status, report an ack
+//! for retention, raise an advisory). It reads the stream through the `Store` trait and does
+//! no I/O of its own, so the server's runtime is a thin loop around it and tests drive it
+//! with a memory store and a fake clock.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use weir_store::{Store, StoreError, StoredMsg};
+
+use crate::ack::{AckKind, AckRef};
+use crate::policy::{Mode, Policy, StartPolicy};
+use crate::tracker::{AckMode, AckTracker, SeqPair};
+use crate::waiting::{PullRequest, WaitQueue, Waiting};
+
+/// Unacknowledged push bytes after which a flow-control request is sent.
+const FLOW_CONTROL_EVERY_BYTES: u64 = 1024 * 1024;
+/// Unanswered flow-control bytes at which push delivery stalls (nats-server's 32 MiB).
+const FLOW_CONTROL_MAX_BYTES: u64 = 32 * 1024 * 1024;
+/// Messages one `deliver` call sends at most, so one consumer cannot monopolise its task.
+const DELIVER_BUDGET: usize = 4096;
+
+/// Something the runtime must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Send `msg` to `to` with the ack reply subject made from `ack`.
+    Deliver {
+        to: Bytes,
+        msg: StoredMsg,
+        ack: AckRef,
+    },
+    /// A status message: `NATS/1.0 <code> <description>` plus headers, no body.
+    Status {
+        to: Bytes,
+        code: u16,
+        description: String,
+        headers: Vec<(&'static str, String)>,
+        reply: Option<Bytes>,
+    },
+    /// Confirm a double ack (an empty reply), once the ack is persisted.
+    ConfirmAck {
+        to: Bytes,
+    },
+    /// The consumer no longer needs this stream message (retention).
+    Acked {
+        stream_seq: u64,
+    },
+    /// A message reached `max_deliver` and will not be delivered again.
+    MaxDeliveries {
+        stream_seq: u64,
+        deliveries: u64,
+    },
+    Terminated {
+        stream_seq: u64,
+        deliveries: u64,
+        reason: Option<String>,
+    },
+    Naked {
+        stream_seq: u64,
+        deliveries: u64,
+    },
+}
+
+/// Why a pull request was refused on arrival.
+fn status(to: &Bytes, code: u16, description: impl Into<String>) -> Command {
+    Command::Status {
+        to: to.clone(),
+        code,
+        description: description.into(),
+        headers: Vec::new(),
+        reply: None,
+    }
+}
+
+#[derive(Debug, Default)]
+struct FlowControl {
+    unacked_bytes: u64,
+    since_request_bytes: u64,
+    /// The reply subject of the outstanding request.
+    awaiting: Option<Bytes>,
+    next_id: u64,
+}
+
+pub struct Engine {
+    policy: Policy,
+    pub tracker: AckTracker,
+    waiting: WaitQueue,
+    /// `last_per_subject`: the seqs still to deliver before carrying on from the end.
+    catchup: VecDeque<u64>,
+    /// Messages still to deliver (num_pending), recomputed after stream changes.
+    num_pending: Option<u64>,
+    /// Push: whether anyone listens on the deliver subject.
+    push_active: bool,
+    flow: FlowControl,
+    /// Push: when the last message or heartbeat went out.
+    last_push_ns: i64,
+    /// `replay_policy: original`: (first message's stored ts, when it was delivered).
+    replay_anchor: Option<(i64, i64)>,
+    replay_wake_ns: Option<i64>,
+    paused_until_ns: Option<i64>,
+    /// State changed since the last `take_dirty`.
+    dirty: bool,
+    out: Vec<Command>,
+}
+
+impl Engine {
+    /// A new consumer positioned by `start` on the stream as it is now.
+    pub fn new(
+        policy: Policy,
+        start: StartPolicy,
+        store: &dyn Store,
+        now_ns: i64,
+    ) -> Result<Engine, StoreError> {
+        let mut engine = Engine::restored(policy, now_ns);
+        let st = store.state();
+        let filters = engine.policy.filter_refs();
+        let start_after = match start {
+            StartPolicy::All => st.first_seq.saturating_sub(1),
+            StartPolicy::New => st.last_seq,
+            StartPolicy::Sequence(seq) => seq.max(1) - 1,
+            StartPolicy::Last => {
+                let last = last_matching(store, &filters)?;
+                last.map_or(st.last_seq, |seq| seq - 1)
+            }
+            StartPolicy::Time(ts_ns) => {
+                first_at_or_after(store, ts_ns)?.map_or(st.last_seq, |s| s - 1)
+            }
+            StartPolicy::LastPerSubject => {
+                let all: [&[u8]; 1] = [b">"];
+                let wanted = if filters.is_empty() {
+                    &all[..]
+                } else {
+                    &filters[..]
+                };
+                let seqs = store.last_seqs_per_subject(wanted, st.last_seq);
+                engine.catchup = seqs.iter().copied().collect();
+                match seqs.first() {
+                    Some(first) => first - 1,
+                    None => st.last_seq,
+                }
+            }
+        };
+        engine.tracker.start_after(start_after);
+        Ok(engine)
+    }
+
+    /// A consumer whose tracker the caller restores from persisted state.
+    pub fn restored(policy: Policy, now_ns: i64) -> Engine {
+        let tracker = AckTracker::new(
+            policy.ack,
+            policy.ack_wait_ns,
+            policy.backoff_ns.clone(),
+            policy.max_deliver,
+        );
+        let max_waiting = match policy.mode {
+            Mode::Pull { max_waiting } => max_waiting,
+            Mode::Push { .. } => 1,
+        };
+        Engine {
+            policy,
+            tracker,
+            waiting: WaitQueue::new(max_waiting),
+            catchup: VecDeque::new(),
+            num_pending: None,
+            push_active: false,
+            flow: FlowControl::default(),
+            last_push_ns: now_ns,
+            replay_anchor: None,
+            replay_wake_ns: None,
+            paused_until_ns: None,
+            dirty: true,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Applies an updated policy (a config update).
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.tracker.set_limits(
+            policy.ack_wait_ns,
+            policy.backoff_ns.clone(),
+            policy.max_deliver,
+        );
+        if let Mode::Pull { max_waiting } = policy.mode {
+            self.waiting.set_max(max_waiting);
+        }
+        if policy.filters != self.policy.filters {
+            self.num_pending = None;
+        }
+        self.policy = policy;
+    }
+
+    pub fn take_commands(&mut self) -> std::vec::Drain<'_, Command> {
+        self.out.drain(..)
+    }
+
+    /// True once after any change to the persisted state.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    pub fn set_paused_until(&mut self, until_ns: Option<i64>) {
+        self.paused_until_ns = until_ns;
+    }
+
+    pub fn paused_until_ns(&self) -> Option<i64> {
+        self.paused_until_ns
+    }
+
+    pub fn is_paused(&self, now_ns: i64) -> bool {
+        self.paused_until_ns.is_some_and(|t| t > now_ns)
+    }
+
+    /// Push: interest on the deliver subject appeared or went away.
+    pub fn set_push_active(&mut self, active: bool) {
+        self.push_active = active;
+    }
+
+    pub fn push_active(&self) -> bool {
+        self.push_active
+    }
+
+    pub fn num_waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Messages matching the filters after the delivered position.
+    pub fn num_pending(&mut self, store: &dyn Store) -> u64 {
+        if let Some(n) = self.num_pending {
+            return n;
+        }
+        let from = self.tracker.delivered.stream_seq + 1;
+        let n = if !self.catchup.is_empty() {
+            self.catchup.len() as u64
+                + count_pending(store, st_last(store) + 1, &self.policy.filter_refs())
+        } else {
+            count_pending(store, from, &self.policy.filter_refs())
+        };
+        self.num_pending = Some(n);
+        n
+    }
+
+    /// The stream changed (appends, or removals when `removed`): recount, and after a
+    /// purge or delete forget pending messages that are gone.
+    pub fn stream_changed(&mut self, store: &dyn Store, removed: bool) {
+        self.num_pending = None;
+        if removed {
+            let first = store.state().first_seq;
+            let gone = self
+                .tracker
+                .forget(|seq| seq < first || !matches!(store.get(seq), Ok(Some(_))));
+            if first > 0 {
+                self.tracker.skip_to(first);
+            }
+            self.catchup.retain(|seq| *seq >= first);
+            if gone > 0 {
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// A pull request (`$JS.API.CONSUMER.MSG.NEXT`), already validated against the config.
+    pub fn pull(&mut self, req: PullRequest, store: &dyn Store, visible_seq: u64, now_ns: i64) {
+        if !self.policy.is_pull() {
+            self.out
+                .push(status(&req.reply, 409, "Consumer is push based"));
+            return;
+        }
+        if self.waiting.is_full() {
+            self.out
+                .push(status(&req.reply, 409, "Exceeded MaxWaiting"));
+            return;
+        }
+        if req.no_wait && !self.has_deliverable(store, visible_seq) {
+            self.out.push(status(&req.reply, 404, "No Messages"));
+            return;
+        }
+        self.waiting.push(req, now_ns);
+        self.deliver(store, visible_seq, now_ns);
+    }
+
+    /// An acknowledgement sent to a delivered message's ack subject. `reply`: the ack's
+    /// own reply subject (double ack, or where `+NXT` messages go).
+    pub fn ack(
+        &mut self,
+        r: AckRef,
+        kind: AckKind,
+        reply: Option<Bytes>,
+        store: &dyn Store,
+        visible_seq: u64,
+        now_ns: i64,
+    ) {
+        let seq = r.stream_seq;
+        let is_next = matches!(kind, AckKind::Next(_));
+        match kind {
+            AckKind::Ack | AckKind::Next(_) => {
+                for stream_seq in self.tracker.ack(seq) {
+                    self.out.push(Command::Acked { stream_seq });
+                    self.dirty = true;
+                }
+            }
+            AckKind::Nak(delay) => {
+                let delay_ns = delay.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+                if self.tracker.nak(seq, delay_ns, now_ns) {
+                    self.out.push(Command::Naked {
+                        stream_seq: seq,
+                        deliveries: self.tracker.deliveries(seq),
+                    });
+                }
+            }
+            AckKind::Progress => {
+                self.tracker.progress(seq, now_ns);
+            }
+            AckKind::Term(reason) => {
+                let deliveries = self.tracker.deliveries(seq);
+                if self.tracker.terminate(seq) {
+                    self.dirty = true;
+                    self.out.push(Command::Terminated {
+                        stream_seq: seq,
+                        deliveries,
+                        reason,
+                    });
+                    self.out.push(Command::Acked { stream_seq: seq });
+                }
+            }
+        }
+        // `+NXT`'s pull request is the runtime's to parse and pass to `pull`.
+        if let (Some(to), false) = (reply, is_next) {
+            self.out.push(Command::ConfirmAck { to });
+        }
+        self.deliver(store, visible_seq, now_ns);
+    }
+
+    /// The reply to a flow-control request.
+    pub fn flow_control_reply(
+        &mut self,
+        subject: &[u8],
+        store: &dyn Store,
+        visible_seq: u64,
+        now_ns: i64,
+    ) {
+        if self.flow.awaiting.as_deref() == Some(subject) {
+            self.flow.awaiting = None;
+            self.flow.unacked_bytes = 0;
+            self.deliver(store, visible_seq, now_ns);
+        }
+    }
+
+    /// Timers: ack deadlines, request expiry, heartbeats, replay pacing, pause end.
+    pub fn tick(&mut self, store: &dyn Store, visible_seq: u64, now_ns: i64) {
+        self.tracker.expire(now_ns);
+        for w in self.waiting.take_expired(now_ns) {
+            self.end_request(&w, 408, "Request Timeout");
+        }
+        for to in self.waiting.heartbeats_due(now_ns) {
+            self.out.push(status(&to, 100, "Idle Heartbeat"));
+        }
+        if let Mode::Push {
+            deliver_subject,
+            idle_heartbeat_ns,
+            ..
+        } = &self.policy.mode
+        {
+            if *idle_heartbeat_ns > 0
+                && now_ns.saturating_sub(self.last_push_ns) >= *idle_heartbeat_ns
+            {
+                let mut headers = vec![
+                    (
+                        "Nats-Last-Consumer",
+                        self.tracker.delivered.consumer_seq.to_string(),
+                    ),
+                    (
+                        "Nats-Last-Stream",
+                        self.tracker.delivered.stream_seq.to_string(),
+                    ),
+                ];
+                if let Some(fc) = &self.flow.awaiting {
+                    headers.push((
+                        "Nats-Consumer-Stalled",
+                        String::from_utf8_lossy(fc).into_owned(),
+                    ));
+                }
+                self.out.push(Command::Status {
+                    to: deliver_subject.clone(),
+                    code: 100,
+                    description: "Idle Heartbeat".into(),
+                    headers,
+                    reply: None,
+                });
+                self.last_push_ns = now_ns;
+            }
+        }
+        self.deliver(store, visible_seq, now_ns);
+    }
+
+    /// When `tick` next has work.
+    pub fn next_wakeup_ns(&self) -> Option<i64> {
+        let mut next = [
+            self.tracker.next_deadline_ns(),
+            self.waiting.next_event_ns(),
+            self.replay_wake_ns,
+            self.paused_until_ns,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Mode::Push {
+            idle_heartbeat_ns, ..
+        } = &self.policy.mode
+        {
+            if *idle_heartbeat_ns > 0 {
+                let hb = self.last_push_ns.saturating_add(*idle_heartbeat_ns);
+                next = Some(next.map_or(hb, |n| n.min(hb)));
+            }
+        }
+        next
+    }
+
+    /// Ends every waiting request (the consumer is being deleted or the server stops).
+    pub fn close(&mut self, code: u16, description: &str) {
+        for w in self.waiting.drain() {
+            self.end_request(&w, code, description);
+        }
+    }
+
+    fn end_request(&mut self, w: &Waiting, code: u16, description: &str) {
+        self.out.push(Command::Status {
+            to: w.req.reply.clone(),
+            code,
+            description: description.into(),
+            headers: w.pending_headers(),
+            reply: None,
+        });
+    }
+
+    fn has_deliverable(&mut self, store: &dyn Store, visible_seq: u64) -> bool {
+        if self.tracker.has_due() || !self.catchup.is_empty() {
+            return true;
+        }
+        let from = self.tracker.delivered.stream_seq + 1;
+        from <= visible_seq && matches!(self.next_new(store, from, visible_seq), Ok(Some(_)))
+    }
+
+    fn ack_pending_full(&self) -> bool {
+        self.policy.ack != AckMode::None
+            && self.policy.max_ack_pending > 0
+            && self.tracker.num_ack_pending() as i64 >= self.policy.max_ack_pending
+    }
+
+    /// Sends what can be sent now to waiting requests (pull) or the deliver subject (push).
+    pub fn deliver(&mut self, store: &dyn Store, visible_seq: u64, now_ns: i64) {
+        if self.is_paused(now_ns) {
+            return;
+        }
+        self.replay_wake_ns = None;
+        for _ in 0..DELIVER_BUDGET {
+            let to = match &self.policy.mode {
+                Mode::Pull { .. } => match self.waiting.front() {
+                    Some(w) => w.req.reply.clone(),
+                    None => return,
+                },
+                Mode::Push {
+                    deliver_subject, ..
+                } => {
+                    if !self.push_active || self.flow.unacked_bytes >= FLOW_CONTROL_MAX_BYTES {
+                        return;
+                    }
+                    deliver_subject.clone()
+                }
+            };
+            let Some((msg, redelivery)) = self.next_msg(store, visible_seq, now_ns) else {
+                break;
+            };
+            let size = wire_size(&msg);
+            if let Some(w) = self.waiting.front() {
+                if w.req.max_bytes > 0 && size > w.bytes_left {
+                    // Not delivered: a redelivery goes back to the front of its queue; a
+                    // new message is simply picked again next time.
+                    if redelivery {
+                        self.tracker.untake_due(msg.seq);
+                    }
+                    let w = self.waiting.pop_front().expect("front exists");
+                    self.end_request(&w, 409, "Message Size Exceeds MaxBytes");
+                    continue;
+                }
+            }
+            if !redelivery {
+                if self.catchup_front() == Some(msg.seq) {
+                    self.catchup.pop_front();
+                }
+                if let Some(n) = &mut self.num_pending {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            let (consumer_seq, deliveries) = self.tracker.record_delivery(msg.seq, now_ns);
+            self.dirty = true;
+            let pending = self.num_pending.unwrap_or(0);
+            let ack = AckRef {
+                deliveries,
+                stream_seq: msg.seq,
+                consumer_seq,
+                ts_ns: msg.ts_ns,
+                pending,
+            };
+            self.out.push(Command::Deliver { to, msg, ack });
+            match &self.policy.mode {
+                Mode::Pull { .. } => {
+                    self.waiting.charge_front(size, now_ns);
+                }
+                Mode::Push {
+                    flow_control,
+                    deliver_subject,
+                    ..
+                } => {
+                    self.last_push_ns = now_ns;
+                    if *flow_control {
+                        let subject = deliver_subject.clone();
+                        self.charge_flow(size, &subject);
+                    }
+                }
+            }
+        }
+        // Nothing more to send now: no-wait requests end here.
+        if self.policy.is_pull() {
+            for w in self.waiting.take_no_wait() {
+                if w.delivered == 0 {
+                    self.end_request(&w, 404, "No Messages");
+                } else {
+                    self.end_request(&w, 408, "Request Timeout");
+                }
+            }
+        }
+    }
+
+    fn catchup_front(&self) -> Option<u64> {
+        self.catchup.front().copied()
+    }
+
+    fn charge_flow(&mut self, size: u64, deliver_subject: &Bytes) {
+        self.flow.unacked_bytes += size;
+        self.flow.since_request_bytes += size;
+        if self.flow.awaiting.is_none() && self.flow.since_request_bytes >= FLOW_CONTROL_EVERY_BYTES
+        {
+            self.flow.since_request_bytes = 0;
+            self.flow.next_id += 1;
+            let reply = Bytes::from(format!(
+                "$JS.FC.{}.{}.{}",
+                self.policy.stream, self.policy.name, self.flow.next_id
+            ));
+            self.flow.awaiting = Some(reply.clone());
+            self.out.push(Command::Status {
+                to: deliver_subject.clone(),
+                code: 100,
+                description: "FlowControl Request".into(),
+                headers: Vec::new(),
+                reply: Some(reply),
+            });
+        }
+    }
+
+    /// The next message: a redelivery first, then the next new one (if ack pending allows).
+    /// The bool says whether it is a redelivery.
+    fn next_msg(
+        &mut self,
+        store: &dyn Store,
+        visible_seq: u64,
+        now_ns: i64,
+    ) -> Option<(StoredMsg, bool)> {
+        while let Some(due) = self.tracker.take_due() {
+            match due {
+                Err(seq) => {
+                    self.dirty = true;
+                    self.out.push(Command::MaxDeliveries {
+                        stream_seq: seq,
+                        deliveries: self.policy.max_deliver.max(0) as u64,
+                    });
+                }
+                Ok(seq) => match store.get(seq) {
+                    Ok(Some(msg)) => return Some((msg, true)),
+                    _ => {
+                        self.tracker.forget(|s| s == seq);
+                        self.dirty = true;
+                    }
+                },
+            }
+        }
+        if self.ack_pending_full() {
+            return None;
+        }
+        while let Some(&seq) = self.catchup.front() {
+            if let Ok(Some(msg)) = store.get(seq) {
+                return Some((msg, false));
+            }
+            self.catchup.pop_front();
+        }
+        let from = self.tracker.delivered.stream_seq + 1;
+        if from > visible_seq {
+            return None;
+        }
+        let msg = self.next_new(store, from, visible_seq).ok()??;
+        if self.policy.replay_original {
+            let (first_ts, started) = *self.replay_anchor.get_or_insert((msg.ts_ns, now_ns));
+            let due = started.saturating_add(msg.ts_ns.saturating_sub(first_ts));
+            if due > now_ns {
+                self.replay_wake_ns = Some(due);
+                return None;
+            }
+        }
+        Some((msg, false))
+    }
+
+    fn next_new(
+        &self,
+        store: &dyn Store,
+        from: u64,
+        visible_seq: u64,
+    ) -> Result<Option<StoredMsg>, StoreError> {
+        let found = match self.policy.filters.len() {
+            0 => store.next_matching(from, None)?,
+            1 => store.next_matching(from, Some(&self.policy.filters[0]))?,
+            _ => {
+                let mut best: Option<StoredMsg> = None;
+                for f in &self.policy.filters {
+                    if let Some(m) = store.next_matching(from, Some(f))? {
+                        if best.as_ref().is_none_or(|b| m.seq < b.seq) {
+                            best = Some(m);
+                        }
+                    }
+                }
+                best
+            }
+        };
+        Ok(found.filter(|m| m.seq <= visible_seq))
+    }
+
+    /// The delivered and ack-floor positions, for info and persistence.
+    pub fn positions(&self) -> (SeqPair, SeqPair) {
+        (self.tracker.delivered, self.tracker.ack_floor)
+    }
+}
+
+fn st_last(store: &dyn Store) -> u64 {
+    store.state().last_seq
+}
+
+fn count_pending(store: &dyn Store, from: u64, filters: &[&[u8]]) -> u64 {
+    if filters.is_empty() {
+        return store.num_pending(from, None);
+    }
+    filters
+        .iter()
+        .map(|f| store.num_pending(from, Some(f)))
+        .sum()
+}
+
+fn last_matching(store: &dyn Store, filters: &[&[u8]]) -> Result<Option<u64>, StoreError> {
+    if filters.is_empty() {
+        let st = store.state();
+        return Ok((st.msgs > 0).then_some(st.last_seq));
+    }
+    let mut best = None;
+    for f in filters {
+        if let Some(m) = store.last_for_subject(f)? {
+            best = best.max(Some(m.seq));
+        }
+    }
+    Ok(best)
+}
+
+/// First live message stored at or after `ts_ns` (timestamps rise with sequence).
+fn first_at_or_after(store: &dyn Store, ts_ns: i64) -> Result<Option<u64>, StoreError> {
+    let st = store.state();
+    let (mut lo, mut hi) = (st.first_seq, st.last_seq);
+    let mut found = None;
+    while lo <= hi && lo > 0 {
+        let mid = lo + (hi - lo) / 2;
+        match store.next_matching(mid, None)? {
+            Some(m) if m.ts_ns >= ts_ns => {
+                found = Some(m.seq);
+                if mid == 0 {
+                    break;
+                }
+                hi = mid - 1;
+            }
+            Some(m) => lo = m.seq + 1,
+            None => break,
+        }
+    }
+    Ok(found)
+}
+
+/// The size nats-server charges against a pull request's `max_bytes`.
+pub fn wire_size(msg: &StoredMsg) -> u64 {
+    (msg.subject.len() + msg.headers.len() + msg.payload.len()) as u64
+}

@@ -1,0 +1,307 @@
+//! Engine scenarios on a memory store with a fake clock.
+
+use bytes::Bytes;
+use weir_store::{memory_store, MemStoreConfig, Store};
+
+use crate::ack::{AckKind, AckRef};
+use crate::{AckMode, Command, Engine, Mode, Policy, PullRequest, StartPolicy};
+
+const S: i64 = 1_000_000_000;
+
+fn store_with(subjects: &[&str]) -> Box<dyn Store> {
+    let mut store: Box<dyn Store> = Box::new(memory_store(MemStoreConfig::default()));
+    for (i, s) in subjects.iter().enumerate() {
+        store
+            .append(
+                s.as_bytes(),
+                b"",
+                format!("m{}", i + 1).as_bytes(),
+                i as i64 * S,
+                None,
+            )
+            .unwrap();
+    }
+    store
+}
+
+fn pull_policy() -> Policy {
+    Policy {
+        stream: "S".into(),
+        name: "C".into(),
+        ack: AckMode::Explicit,
+        ack_wait_ns: 30 * S,
+        backoff_ns: Vec::new(),
+        max_deliver: -1,
+        max_ack_pending: 1000,
+        filters: Vec::new(),
+        replay_original: false,
+        mode: Mode::Pull { max_waiting: 512 },
+    }
+}
+
+fn req(batch: u64) -> PullRequest {
+    PullRequest {
+        reply: Bytes::from_static(b"_INBOX.r"),
+        batch,
+        max_bytes: 0,
+        expires_at_ns: None,
+        no_wait: false,
+        heartbeat_ns: 0,
+    }
+}
+
+/// (stream seq, ack ref) of each delivery, and the statuses as "code description".
+fn split(engine: &mut Engine) -> (Vec<(u64, AckRef)>, Vec<String>) {
+    let mut msgs = Vec::new();
+    let mut statuses = Vec::new();
+    for c in engine.take_commands() {
+        match c {
+            Command::Deliver { msg, ack, .. } => msgs.push((msg.seq, ack)),
+            Command::Status {
+                code, description, ..
+            } => statuses.push(format!("{code} {description}")),
+            _ => {}
+        }
+    }
+    (msgs, statuses)
+}
+
+#[test]
+fn pull_batch_delivers_in_order_with_ack_subject_data() {
+    let store = store_with(&["a", "b", "c"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    assert_eq!(e.num_pending(&*store), 3);
+    e.pull(req(2), &*store, 3, 10);
+    let (msgs, statuses) = split(&mut e);
+    assert!(statuses.is_empty());
+    assert_eq!(msgs.iter().map(|m| m.0).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(
+        msgs[1].1,
+        AckRef {
+            deliveries: 1,
+            stream_seq: 2,
+            consumer_seq: 2,
+            ts_ns: S,
+            pending: 1
+        }
+    );
+    assert_eq!(e.tracker.num_ack_pending(), 2);
+    assert_eq!(e.num_waiting(), 0, "batch complete");
+}
+
+#[test]
+fn no_wait_and_expiry_statuses() {
+    let store = store_with(&["a"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::New, &*store, 0).unwrap();
+    let mut r = req(5);
+    r.no_wait = true;
+    e.pull(r.clone(), &*store, 1, 0);
+    assert_eq!(split(&mut e).1, vec!["404 No Messages"]);
+
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    e.pull(r, &*store, 1, 0);
+    let (msgs, statuses) = split(&mut e);
+    assert_eq!(
+        (msgs.len(), statuses),
+        (1, vec!["408 Request Timeout".to_string()])
+    );
+
+    let mut r = req(5);
+    r.expires_at_ns = Some(5 * S);
+    e.pull(r, &*store, 1, 0);
+    e.tick(&*store, 1, 5 * S);
+    assert_eq!(split(&mut e).1, vec!["408 Request Timeout"]);
+}
+
+#[test]
+fn waiting_request_gets_messages_as_they_become_visible() {
+    let mut store = store_with(&[]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(2), &*store, 0, 0);
+    assert!(split(&mut e).0.is_empty());
+    store.append(b"x", b"", b"1", 0, None).unwrap();
+    e.stream_changed(&*store, false);
+    e.deliver(&*store, 0, 0);
+    assert!(split(&mut e).0.is_empty(), "not visible (not durable) yet");
+    e.deliver(&*store, 1, 0);
+    assert_eq!(split(&mut e).0.len(), 1);
+}
+
+#[test]
+fn ack_wait_redelivers_until_max_deliver() {
+    let store = store_with(&["a"]);
+    let mut p = pull_policy();
+    p.ack_wait_ns = S;
+    p.max_deliver = 2;
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(10), &*store, 1, 0);
+    assert_eq!(split(&mut e).0[0].1.deliveries, 1);
+    e.tick(&*store, 1, S);
+    let (msgs, _) = split(&mut e);
+    assert_eq!(
+        (msgs[0].0, msgs[0].1.deliveries, msgs[0].1.consumer_seq),
+        (1, 2, 2)
+    );
+    assert_eq!(e.tracker.num_redelivered(), 1);
+    e.tick(&*store, 1, 2 * S);
+    let cmds: Vec<Command> = e.take_commands().collect();
+    assert!(cmds.contains(&Command::MaxDeliveries {
+        stream_seq: 1,
+        deliveries: 2
+    }));
+    assert_eq!(e.tracker.num_ack_pending(), 0);
+}
+
+#[test]
+fn acks_nak_term_and_double_ack() {
+    let store = store_with(&["a", "b"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(10), &*store, 2, 0);
+    let (msgs, _) = split(&mut e);
+    let reply = Some(Bytes::from_static(b"_INBOX.ack"));
+    e.ack(msgs[0].1, AckKind::Ack, reply, &*store, 2, 0);
+    let cmds: Vec<Command> = e.take_commands().collect();
+    assert!(cmds.contains(&Command::Acked { stream_seq: 1 }));
+    assert!(cmds.contains(&Command::ConfirmAck {
+        to: Bytes::from_static(b"_INBOX.ack")
+    }));
+    e.ack(msgs[1].1, AckKind::Nak(None), None, &*store, 2, 0);
+    let (again, _) = split(&mut e);
+    assert_eq!(
+        (again[0].0, again[0].1.deliveries),
+        (2, 2),
+        "redelivered at once"
+    );
+    e.ack(
+        again[0].1,
+        AckKind::Term(Some("bad".into())),
+        None,
+        &*store,
+        2,
+        0,
+    );
+    let cmds: Vec<Command> = e.take_commands().collect();
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::Terminated { stream_seq: 2, .. })));
+    assert_eq!(e.tracker.num_ack_pending(), 0);
+    assert_eq!(e.tracker.ack_floor.stream_seq, 2);
+}
+
+#[test]
+fn max_ack_pending_holds_new_messages() {
+    let store = store_with(&["a", "b", "c"]);
+    let mut p = pull_policy();
+    p.max_ack_pending = 1;
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(3), &*store, 3, 0);
+    let (msgs, _) = split(&mut e);
+    assert_eq!(msgs.len(), 1);
+    e.ack(msgs[0].1, AckKind::Ack, None, &*store, 3, 0);
+    let (msgs, _) = split(&mut e);
+    assert_eq!(msgs[0].0, 2, "the ack frees a slot for the waiting request");
+}
+
+#[test]
+fn deliver_policies_and_filters() {
+    let store = store_with(&["a", "b", "a", "c", "b"]);
+    let seqs = |start: StartPolicy, filters: &[&'static str]| {
+        let mut p = pull_policy();
+        p.filters = filters
+            .iter()
+            .map(|f| Bytes::from_static(f.as_bytes()))
+            .collect();
+        let mut e = Engine::new(p, start, &*store, 0).unwrap();
+        e.pull(req(100), &*store, 5, 0);
+        split(&mut e).0.into_iter().map(|m| m.0).collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(StartPolicy::All, &[]), vec![1, 2, 3, 4, 5]);
+    assert_eq!(seqs(StartPolicy::All, &["a"]), vec![1, 3]);
+    assert_eq!(seqs(StartPolicy::All, &["a", "c"]), vec![1, 3, 4]);
+    assert_eq!(seqs(StartPolicy::Last, &[]), vec![5]);
+    assert_eq!(seqs(StartPolicy::Last, &["a"]), vec![3]);
+    assert_eq!(seqs(StartPolicy::New, &[]), Vec::<u64>::new());
+    assert_eq!(seqs(StartPolicy::Sequence(4), &[]), vec![4, 5]);
+    assert_eq!(seqs(StartPolicy::Time(2 * S), &[]), vec![3, 4, 5]);
+    assert_eq!(seqs(StartPolicy::LastPerSubject, &[]), vec![3, 4, 5]);
+    assert_eq!(seqs(StartPolicy::LastPerSubject, &["b"]), vec![5]);
+}
+
+#[test]
+fn push_flow_control_and_heartbeats() {
+    let mut store = store_with(&[]);
+    for _ in 0..40 {
+        store
+            .append(b"big", b"", &vec![0u8; 64 * 1024], 0, None)
+            .unwrap();
+    }
+    let mut p = pull_policy();
+    p.mode = Mode::Push {
+        deliver_subject: Bytes::from_static(b"deliver"),
+        flow_control: true,
+        idle_heartbeat_ns: S,
+    };
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.deliver(&*store, 40, 0);
+    assert!(split(&mut e).0.is_empty(), "no interest yet");
+    e.set_push_active(true);
+    e.deliver(&*store, 40, 0);
+    let cmds: Vec<Command> = e.take_commands().collect();
+    let fc = cmds.iter().find_map(|c| match c {
+        Command::Status {
+            code: 100,
+            reply: Some(r),
+            ..
+        } => Some(r.clone()),
+        _ => None,
+    });
+    let fc = fc.expect("a flow-control request after 1 MiB");
+    assert!(fc.starts_with(b"$JS.FC.S.C."));
+    assert_eq!(
+        cmds.iter()
+            .filter(|c| matches!(c, Command::Deliver { .. }))
+            .count(),
+        40
+    );
+    e.flow_control_reply(&fc, &*store, 40, 0);
+    e.tick(&*store, 40, S);
+    let (_, statuses) = split(&mut e);
+    assert_eq!(statuses, vec!["100 Idle Heartbeat"]);
+}
+
+#[test]
+fn purge_forgets_pending_and_moves_on() {
+    let mut store = store_with(&["a", "a", "a"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(2), &*store, 3, 0);
+    split(&mut e);
+    store.purge(&weir_store::PurgeRequest::default()).unwrap();
+    e.stream_changed(&*store, true);
+    assert_eq!(e.tracker.num_ack_pending(), 0);
+    assert_eq!(e.num_pending(&*store), 0);
+    assert_eq!(e.tracker.ack_floor.stream_seq, 3);
+}
+
+#[test]
+fn ack_none_tracks_nothing() {
+    let store = store_with(&["a", "b"]);
+    let mut p = pull_policy();
+    p.ack = AckMode::None;
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(5), &*store, 2, 0);
+    assert_eq!(split(&mut e).0.len(), 2);
+    assert_eq!(e.tracker.num_ack_pending(), 0);
+    assert_eq!(e.tracker.ack_floor.stream_seq, 2);
+}
+
+#[test]
+fn max_bytes_cuts_the_request() {
+    let store = store_with(&["a", "b"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    let mut r = req(5);
+    r.max_bytes = 4;
+    e.pull(r, &*store, 2, 0);
+    let (msgs, statuses) = split(&mut e);
+    assert_eq!(msgs.len(), 1, "a, m1 = 3 bytes fit; the next does not");
+    assert_eq!(statuses, vec!["409 Message Size Exceeds MaxBytes"]);
+}
