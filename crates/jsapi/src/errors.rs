@@ -181,6 +181,88 @@ catalogue! {
     SourceConsumerRequiresAckFc = 400, 10217, "stream source consumer requires flow control ack policy";
     StreamReconfigureInProgress = 400, 10226, "stream reconfiguration already in progress";
 
+    // --- consumers ---
+    /// Generic create/update failure; the update rules' texts arrive here.
+    ConsumerCreate { err } = 500, 10012, "{err}";
+    ConsumerNameExist = 400, 10013, "consumer name already in use";
+    ConsumerDurableNameNotInSubject = 400, 10016, "consumer expected to be durable but no durable name set in subject";
+    ConsumerDurableNameNotMatchSubject = 400, 10017, "consumer name in subject does not match durable name in request";
+    ConsumerDurableNameNotSet = 400, 10018, "consumer expected to be durable but a durable name was not set";
+    ConsumerEphemeralWithDurableInSubject = 400, 10019, "consumer expected to be ephemeral but detected a durable name set in subject";
+    ConsumerEphemeralWithDurableName = 400, 10020, "consumer expected to be ephemeral but a durable name was set in request";
+    ConsumerConfigRequired = 400, 10078, "consumer config required";
+    ConsumerDeliverToWildcards = 400, 10079, "consumer deliver subject has wildcards";
+    ConsumerPushMaxWaiting = 400, 10080, "consumer in push mode can not set max waiting";
+    ConsumerDeliverCycle = 400, 10081, "consumer deliver subject forms a cycle";
+    ConsumerMaxPendingAckPolicyRequired = 400, 10082, "consumer requires ack policy for max ack pending";
+    ConsumerSmallHeartbeat = 400, 10083, "consumer idle heartbeat needs to be >= 100ms";
+    ConsumerPullRequiresAck = 400, 10084, "consumer in pull mode requires explicit ack policy on workqueue stream";
+    ConsumerPullNotDurable = 400, 10085, "consumer in pull mode requires a durable name";
+    ConsumerPullWithRateLimit = 400, 10086, "consumer in pull mode can not have rate limit set";
+    ConsumerMaxWaitingNegative = 400, 10087, "consumer max waiting needs to be positive";
+    ConsumerHbRequiresPush = 400, 10088, "consumer idle heartbeat requires a push based consumer";
+    ConsumerFcRequiresPush = 400, 10089, "consumer flow control requires a push based consumer";
+    ConsumerDirectRequiresPush = 400, 10090, "consumer direct requires a push based consumer";
+    ConsumerDirectRequiresEphemeral = 400, 10091, "consumer direct requires an ephemeral consumer";
+    ConsumerOnMapped = 400, 10092, "consumer direct on a mapped consumer";
+    ConsumerFilterNotSubset = 400, 10093, "consumer filter subject is not a valid subset of the interest subjects";
+    /// Deliver policy vs start sequence/time conflicts.
+    ConsumerInvalidPolicy { err } = 400, 10094, "{err}";
+    ConsumerInvalidSampling { err } = 400, 10095, "failed to parse consumer sampling configuration: {err}";
+    ConsumerWqRequiresExplicitAck = 400, 10098, "workqueue stream requires explicit ack";
+    ConsumerWqMultipleUnfiltered = 400, 10099, "multiple non-filtered consumers not allowed on workqueue stream";
+    ConsumerWqConsumerNotUnique = 400, 10100, "filtered consumer not unique on workqueue stream";
+    ConsumerWqConsumerNotDeliverAll = 400, 10101, "consumer must be deliver all on workqueue stream";
+    ConsumerNameTooLong { max } = 400, 10102, "consumer name is too long, maximum allowed is {max}";
+    ConsumerBadDurableName = 400, 10103, "durable name can not contain '.', '*', '>'";
+    ConsumerStoreFailed { err } = 500, 10104, "error creating store for consumer: {err}";
+    ConsumerExistingActive = 400, 10105, "consumer already exists and is still active";
+    ConsumerReplacementWithDifferentName = 400, 10106, "consumer replacement durable config not the same";
+    ConsumerDescriptionTooLong { max } = 400, 10107, "consumer description is too long, maximum allowed is {max}";
+    ConsumerWithFlowControlNeedsHeartbeats = 400, 10108, "consumer with flow control also needs heartbeats";
+    ConsumerInvalidDeliverSubject = 400, 10112, "invalid push consumer deliver subject";
+    ConsumerMaxRequestBatchNegative = 400, 10114, "consumer max request batch needs to be > 0";
+    ConsumerMaxRequestExpiresTooSmall = 400, 10115, "consumer max request expires needs to be >= 1ms";
+    ConsumerMaxDeliverBackoff = 400, 10116, "max deliver is required to be > length of backoff values";
+    ConsumerOffline = 500, 10119, "consumer is offline";
+    ConsumerMaxPendingAckExcess { limit } = 400, 10121, "consumer max ack pending exceeds system limit of {limit}";
+    ConsumerMaxRequestBatchExceeded { limit } = 400, 10125, "consumer max request batch exceeds server limit of {limit}";
+    ConsumerReplicasExceedsStream = 400, 10126, "consumer config replica count exceeds parent stream";
+    ConsumerNameContainsPathSeparators = 400, 10127, "Consumer name can not contain path separators";
+    ConsumerCreateFilterSubjectMismatch = 400, 10131, "Consumer create request did not match filtered subject from create subject";
+    ConsumerCreateDurableAndNameMismatch = 400, 10132, "Consumer Durable and Name have to be equal if both are provided";
+    ConsumerReplicasShouldMatchStream = 400, 10134, "consumer config replicas must match interest retention stream's replicas";
+    ConsumerMetadataLength { limit } = 400, 10135, "consumer metadata exceeds maximum size of {limit}";
+    ConsumerDuplicateFilterSubjects = 400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified";
+    ConsumerMultipleFiltersNotAllowed = 400, 10137, "consumer with multiple subject filters cannot use subject based API";
+    ConsumerOverlappingSubjectFilters = 400, 10138, "consumer subject filters cannot overlap";
+    ConsumerEmptyFilter = 400, 10139, "consumer filter in FilterSubjects cannot be empty";
+    /// Action `create` on an existing consumer with a different config.
+    ConsumerAlreadyExists = 400, 10148, "consumer already exists";
+    /// Action `update` on a consumer that does not exist.
+    ConsumerDoesNotExist = 400, 10149, "consumer does not exist";
+    ConsumerInactiveThresholdExcess { limit } = 400, 10153, "consumer inactive threshold exceeds system limit of {limit}";
+    ConsumerPriorityPolicyWithoutGroup = 400, 10159, "Setting PriorityPolicy requires at least one PriorityGroup to be set";
+    ConsumerInvalidPriorityGroup = 400, 10160, "Provided priority group does not exist for this consumer";
+    ConsumerEmptyGroupName = 400, 10161, "Group name cannot be an empty string";
+    ConsumerInvalidGroupName = 400, 10162, "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters";
+    ConsumerPushWithPriorityGroup = 400, 10178, "priority groups can not be used with push consumers";
+    ConsumerAckPolicyInvalid = 400, 10181, "consumer ack policy invalid";
+    ConsumerReplayPolicyInvalid = 400, 10182, "consumer replay policy invalid";
+    ConsumerAckWaitNegative = 400, 10183, "consumer ack wait needs to be positive";
+    ConsumerBackOffNegative = 400, 10184, "consumer backoff needs to be positive";
+    ConsumerOfflineReason { err } = 500, 10195, "consumer is offline: {err}";
+    ConsumerPriorityGroupWithPolicyNone = 400, 10196, "consumer can not have priority groups when policy is none";
+    ConsumerPinnedTtlWithoutPriorityPolicyNone = 400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none";
+    ConsumerInvalidReset { err } = 400, 10204, "invalid reset: {err}";
+    ConsumerAckFcRequiresPush = 400, 10218, "flow control ack policy requires a push based consumer";
+    ConsumerAckFcRequiresFc = 400, 10219, "flow control ack policy requires flow control";
+    ConsumerAckFcRequiresMaxAckPending = 400, 10220, "flow control ack policy requires max ack pending";
+    ConsumerAckFcRequiresNoAckWait = 400, 10221, "flow control ack policy requires unset ack wait";
+    ConsumerAckFcRequiresNoMaxDeliver = 400, 10222, "flow control ack policy requires unset max deliver";
+    /// nats-io/nats-server main numbers this 10225 (a 2.14-era fork has 10224).
+    ConsumerStreamIdentityMismatch { msg } = 400, 10225, "consumer's stream identity does not match: {msg}";
+
     // --- publish ---
     StreamDuplicateMessageConflict = 409, 10158, "duplicate message id is in process";
     StreamExpectedLastSeqPerSubjectNotReady = 503, 10163, "expected last sequence per subject temporarily unavailable";
@@ -291,6 +373,73 @@ impl JsError {
     /// 10070 with the stream's actual last message id.
     pub fn wrong_last_msg_id(actual: impl Into<String>) -> Self {
         Self::StreamWrongLastMsgId { id: actual.into() }
+    }
+
+    /// 10012 with the update rule's (or other) text.
+    pub fn consumer_create(err: impl Into<String>) -> Self {
+        Self::ConsumerCreate { err: err.into() }
+    }
+
+    /// 10094 with the deliver-policy conflict text.
+    pub fn consumer_invalid_policy(err: impl Into<String>) -> Self {
+        Self::ConsumerInvalidPolicy { err: err.into() }
+    }
+
+    /// 10095; `err` is Go's `strconv.Atoi` error, or `<nil>` for a
+    /// negative number (nats-server formats a nil error).
+    pub fn consumer_invalid_sampling(err: impl Into<String>) -> Self {
+        Self::ConsumerInvalidSampling { err: err.into() }
+    }
+
+    /// 10102 for a durable name longer than `max`.
+    pub fn consumer_name_too_long(max: usize) -> Self {
+        Self::ConsumerNameTooLong {
+            max: max.to_string(),
+        }
+    }
+
+    /// 10107 for a description longer than `max`.
+    pub fn consumer_description_too_long(max: usize) -> Self {
+        Self::ConsumerDescriptionTooLong {
+            max: max.to_string(),
+        }
+    }
+
+    /// 10121 naming the limit that `max_ack_pending` exceeds.
+    pub fn consumer_max_pending_ack_excess(limit: i64) -> Self {
+        Self::ConsumerMaxPendingAckExcess {
+            limit: limit.to_string(),
+        }
+    }
+
+    /// 10125 naming the server's `max_request_batch`.
+    pub fn consumer_max_request_batch_exceeded(limit: i64) -> Self {
+        Self::ConsumerMaxRequestBatchExceeded {
+            limit: limit.to_string(),
+        }
+    }
+
+    /// 10153 naming the stream's limit as a Go duration (`5m0s`).
+    pub fn consumer_inactive_threshold_excess(limit_ns: i64) -> Self {
+        Self::ConsumerInactiveThresholdExcess {
+            limit: crate::duration::go_duration(limit_ns),
+        }
+    }
+
+    /// 10104 (store creation failed).
+    pub fn consumer_store_failed(err: impl Into<String>) -> Self {
+        Self::ConsumerStoreFailed { err: err.into() }
+    }
+
+    /// 10195 with the reason the consumer is offline.
+    pub fn consumer_offline_reason(err: impl Into<String>) -> Self {
+        Self::ConsumerOfflineReason { err: err.into() }
+    }
+
+    /// 10204 with why the reset sequence is refused (`below start seq`,
+    /// `below start time`, `not allowed`).
+    pub fn consumer_invalid_reset(err: impl Into<String>) -> Self {
+        Self::ConsumerInvalidReset { err: err.into() }
     }
 }
 
@@ -418,6 +567,84 @@ mod tests {
                 (code, err_code, desc)
             );
         }
+    }
+
+    #[test]
+    fn consumer_numbers_and_helpers() {
+        let cases = [
+            (JsError::consumer_create("x"), 500, 10012, "x"),
+            (
+                JsError::ConsumerNameExist,
+                400,
+                10013,
+                "consumer name already in use",
+            ),
+            (
+                JsError::ConsumerAlreadyExists,
+                400,
+                10148,
+                "consumer already exists",
+            ),
+            (
+                JsError::ConsumerDoesNotExist,
+                400,
+                10149,
+                "consumer does not exist",
+            ),
+            (
+                JsError::consumer_name_too_long(255),
+                400,
+                10102,
+                "consumer name is too long, maximum allowed is 255",
+            ),
+            (
+                JsError::consumer_store_failed("disk"),
+                500,
+                10104,
+                "error creating store for consumer: disk",
+            ),
+            (JsError::ConsumerOffline, 500, 10119, "consumer is offline"),
+            (
+                JsError::consumer_max_pending_ack_excess(10),
+                400,
+                10121,
+                "consumer max ack pending exceeds system limit of 10",
+            ),
+            (
+                JsError::consumer_inactive_threshold_excess(90_000_000_000),
+                400,
+                10153,
+                "consumer inactive threshold exceeds system limit of 1m30s",
+            ),
+            (
+                JsError::consumer_offline_reason("r"),
+                500,
+                10195,
+                "consumer is offline: r",
+            ),
+            (
+                JsError::consumer_invalid_reset("not allowed"),
+                400,
+                10204,
+                "invalid reset: not allowed",
+            ),
+            (
+                JsError::ConsumerSmallHeartbeat,
+                400,
+                10083,
+                "consumer idle heartbeat needs to be >= 100ms",
+            ),
+        ];
+        for (e, code, err_code, desc) in cases {
+            let j = e.to_json();
+            assert_eq!(
+                (j.code, j.err_code, j.description.as_str()),
+                (code, err_code, desc)
+            );
+        }
+        // Go's JSON encoder escapes `>` in the description on the wire.
+        let wire = crate::to_go_json(&JsError::ConsumerSmallHeartbeat.to_json());
+        assert!(String::from_utf8(wire).unwrap().contains(r"\u003e= 100ms"));
     }
 
     #[test]

@@ -51,6 +51,18 @@ pub fn decode_optional_request<T: DeserializeOwned + Default>(
     decode_request(body, strict)
 }
 
+/// nats-server's `isEmptyRequest` for bodies that must be empty (stream
+/// and consumer delete, consumer info; 10038 otherwise): no bytes at all,
+/// or a JSON object without members (`{}`, `{ }`). Whitespace alone or
+/// `null` is not empty.
+pub fn is_empty_request(body: &[u8]) -> bool {
+    body.is_empty()
+        || matches!(
+            serde_json::from_slice::<serde_json::Value>(body),
+            Ok(serde_json::Value::Object(m)) if m.is_empty()
+        )
+}
+
 /// Go leaves a field untouched when the JSON value is `null`; dropping null
 /// members before decoding gives serde the same zero-value default.
 fn strip_nulls(v: &mut serde_json::Value) {
@@ -226,6 +238,16 @@ mod tests {
         let e = decode_request::<StreamConfig>(body, true).unwrap_err();
         assert_eq!(e.err_code(), 10025);
         assert!(e.to_string().contains("foo"), "{e}");
+    }
+
+    #[test]
+    fn empty_request_like_go() {
+        for body in [&b""[..], b"{}", b" { } "] {
+            assert!(is_empty_request(body), "{body:?}");
+        }
+        for body in [&b" "[..], b"null", b"{\"a\":1}", b"[]", b"{"] {
+            assert!(!is_empty_request(body), "{body:?}");
+        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub const DEFAULT_DUPLICATE_WINDOW: i64 = 120_000_000_000;
 pub const JS_API_PREFIX: &str = "$JS.API";
 
 const MS_100: i64 = 100_000_000;
-const SECOND: i64 = 1_000_000_000;
+pub(crate) const SECOND: i64 = 1_000_000_000;
 
 /// What the server and account impose on stream configs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -606,23 +606,7 @@ fn go_quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
-/// Go's `time.Duration.String` for whole seconds and sub-second values,
-/// enough for the duplicate-window limit message.
+/// Go's `time.Duration.String`.
 pub(crate) fn go_duration(ns: i64) -> String {
-    if ns == 0 {
-        return "0s".into();
-    }
-    if ns % SECOND == 0 {
-        let secs = ns / SECOND;
-        let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-        return match (h, m) {
-            (0, 0) => format!("{s}s"),
-            (0, _) => format!("{m}m{s}s"),
-            _ => format!("{h}h{m}m{s}s"),
-        };
-    }
-    if ns % 1_000_000 == 0 {
-        return format!("{}ms", ns / 1_000_000);
-    }
-    format!("{ns}ns")
+    crate::duration::go_duration(ns)
 }

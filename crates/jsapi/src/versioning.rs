@@ -2,6 +2,7 @@
 //! the config; `_nats.ver` and `_nats.level` describe the answering server
 //! and are only added to responses.
 
+use crate::consumer_config::{AckPolicy, ConsumerConfig, PriorityPolicy};
 use crate::stream_config::{PersistMode, StreamConfig};
 use crate::validate::ServerLimits;
 
@@ -70,6 +71,45 @@ pub(crate) fn set_metadata(cfg: &mut StreamConfig, limits: &ServerLimits) {
     md.insert(SERVER_LEVEL_KEY.into(), limits.api_level.to_string());
 }
 
+/// The API level a server needs to run consumer `cfg`: 1 for a pause
+/// deadline or priority groups (2.11), 4 for flow-control acks (2.14).
+pub fn required_consumer_api_level(cfg: &ConsumerConfig) -> u32 {
+    let mut level = 0;
+    if cfg.pause_until.is_some_and(|t| !t.is_zero()) {
+        level = 1;
+    }
+    if cfg.priority_policy != PriorityPolicy::None
+        || cfg.priority_timeout != 0
+        || !cfg.priority_groups.is_empty()
+    {
+        level = 1;
+    }
+    if cfg.ack_policy == AckPolicy::FlowControl {
+        level = 4;
+    }
+    level
+}
+
+/// `setStaticConsumerMetadata`: drops the response-only keys and sets
+/// `_nats.req.level`; the map always exists afterwards.
+pub(crate) fn set_consumer_static_metadata(cfg: &mut ConsumerConfig) {
+    let level = required_consumer_api_level(cfg);
+    let md = cfg.metadata.get_or_insert_with(Default::default);
+    md.remove(SERVER_VERSION_KEY);
+    md.remove(SERVER_LEVEL_KEY);
+    md.insert(REQUIRED_LEVEL_KEY.into(), level.to_string());
+}
+
+/// The config as a consumer create/info/list response shows it: the stored
+/// config plus `_nats.ver` and `_nats.level` (ADR-44).
+pub fn consumer_response_config(cfg: &ConsumerConfig, limits: &ServerLimits) -> ConsumerConfig {
+    let mut out = cfg.clone();
+    let md = out.metadata.get_or_insert_with(Default::default);
+    md.insert(SERVER_VERSION_KEY.into(), limits.server_version.clone());
+    md.insert(SERVER_LEVEL_KEY.into(), limits.api_level.to_string());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +139,29 @@ mod tests {
         c.metadata = Some([(SERVER_VERSION_KEY.to_string(), "x".to_string())].into());
         strip_dynamic_metadata(&mut c);
         assert!(c.metadata.is_none());
+    }
+
+    #[test]
+    fn consumer_levels_and_metadata() {
+        let mut c = ConsumerConfig::default();
+        assert_eq!(required_consumer_api_level(&c), 0);
+        c.pause_until = Some(crate::Timestamp::ZERO);
+        assert_eq!(required_consumer_api_level(&c), 0);
+        c.pause_until = Some(crate::Timestamp::from_unix_nanos(1));
+        assert_eq!(required_consumer_api_level(&c), 1);
+        c.pause_until = None;
+        c.priority_timeout = 5;
+        assert_eq!(required_consumer_api_level(&c), 1);
+        c.ack_policy = AckPolicy::FlowControl;
+        assert_eq!(required_consumer_api_level(&c), 4);
+        c.metadata = Some([(SERVER_VERSION_KEY.to_string(), "x".to_string())].into());
+        set_consumer_static_metadata(&mut c);
+        let md = c.metadata.clone().unwrap();
+        assert_eq!(md.len(), 1);
+        assert_eq!(md[REQUIRED_LEVEL_KEY], "4");
+        let r = consumer_response_config(&c, &ServerLimits::default());
+        let md = r.metadata.unwrap();
+        assert_eq!(md[SERVER_VERSION_KEY], "2.14.0");
+        assert_eq!(md[SERVER_LEVEL_KEY], "4");
     }
 }

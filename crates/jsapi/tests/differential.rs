@@ -4,7 +4,8 @@
 //! not know), `normalize_stream_config` must produce the config it echoes,
 //! and our errors must match its errors. Where 2.14 changed a behaviour the
 //! test asserts the documented difference instead (see the crate docs).
-//! Skipped with a note when the binary is absent.
+//! Consumer cases are in `differential/`. Skipped with a note
+//! when the binary is absent.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -514,3 +515,9 @@ async fn errors_match_nats_server() {
         ours(&our_update(Some(&sealed), body).unwrap_err())
     );
 }
+
+#[path = "differential/consumers.rs"]
+mod consumers;
+
+#[path = "differential/consumer_updates.rs"]
+mod consumer_updates;

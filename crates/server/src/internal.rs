@@ -83,16 +83,30 @@ impl InternalPublisher {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> usize {
+        self.publish_as(state, subject, subject, reply, headers, payload)
+    }
+
+    /// Delivers to the subscribers of `route` a message that shows `subject`: a consumer
+    /// delivers a stored message, under its own subject, to an inbox or deliver subject.
+    pub fn publish_as(
+        &mut self,
+        state: &ServerState,
+        route: &[u8],
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) -> usize {
         let generation = state.subscriptions_generation();
         if generation != self.cache_generation || self.cache.len() >= MATCH_CACHE_MAX_ENTRIES {
             self.cache.clear();
             self.cache_generation = generation;
         }
-        let matches = match self.cache.get(subject) {
+        let matches = match self.cache.get(route) {
             Some(found) => found.clone(),
             None => {
-                let found = state.with_subscriptions(|index| index.match_subject(subject));
-                self.cache.insert(subject.into(), found.clone());
+                let found = state.with_subscriptions(|index| index.match_subject(route));
+                self.cache.insert(route.into(), found.clone());
                 found
             }
         };

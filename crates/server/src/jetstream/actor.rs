@@ -56,9 +56,9 @@ pub struct WriteSettings {
     pub transform: Option<Arc<SubjectTransform>>,
     /// `republish`: where stored messages are published again.
     pub republish: Option<Republish>,
-    /// Interest retention with no consumer interested: a publish is acknowledged (its
-    /// sequence is used) but not kept, as nats-server does.
-    pub drop_without_interest: bool,
+    /// Interest retention: the stream's consumers. A publish no consumer wants is
+    /// acknowledged (its sequence is used) but not kept, as nats-server does.
+    pub interest: Option<std::sync::Weak<super::consumer::ConsumerSet>>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,8 +74,19 @@ struct RepublishMsg {
     payload: Bytes,
 }
 
+/// What consumers watch: how far the stream is durable, and whether anything was removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamSignal {
+    /// Messages up to here are durable and may be delivered.
+    pub visible_seq: u64,
+    pub first_seq: u64,
+    /// Bumped by every purge, delete or expiry, so consumers drop what is gone.
+    pub removals: u64,
+}
+
 pub struct StreamWriter {
     pub store: Arc<RwLock<Box<dyn Store>>>,
+    pub signal: Arc<tokio::sync::watch::Sender<StreamSignal>>,
     pub settings: Arc<RwLock<WriteSettings>>,
     pub ingest: Arc<IngestQueue>,
     pub sync: SyncPolicy,
@@ -159,21 +170,32 @@ impl StreamWriter {
         let mut to_sync: Option<SyncBatch> = None;
         // The fsync in progress and the outcomes it makes durable. While it runs, the next
         // batch is applied and written, so CPU work overlaps the disk wait.
-        let mut syncing: Option<(JoinHandle<std::io::Result<()>>, Vec<Pending>)> = None;
+        let mut syncing: Option<(JoinHandle<std::io::Result<()>>, Vec<Pending>, u64)> = None;
+        // The last seq applied and flushed: what the next fsync makes durable.
+        let mut written_last_seq = self.store.read().state().last_seq;
         let mut lazy_sync = match self.sync {
             SyncPolicy::Interval(every) => Some(tokio::time::interval(every)),
             SyncPolicy::Always => None,
         };
         let mut open = true;
         loop {
-            if syncing.is_none() && !written.is_empty() {
+            // Every write is made durable promptly (acknowledged or not), so consumers, which
+            // see only durable messages, never wait on a quiet stream.
+            let always = matches!(self.sync, SyncPolicy::Always);
+            if syncing.is_none() && (!written.is_empty() || (always && to_sync.is_some())) {
                 match to_sync.take() {
-                    Some(files) if !files.is_empty() => {
+                    Some(files) if always && !files.is_empty() => {
                         let job = tokio::task::spawn_blocking(move || files.sync());
-                        syncing = Some((job, std::mem::take(&mut written)));
+                        syncing = Some((job, std::mem::take(&mut written), written_last_seq));
                     }
                     // Nothing to make durable (memory storage, or only rejections).
-                    _ => acks.send(&state, &self.settings, std::mem::take(&mut written)),
+                    other => {
+                        if !always {
+                            to_sync = other;
+                        }
+                        acks.send(&state, &self.settings, std::mem::take(&mut written));
+                        self.signal_visible(written_last_seq);
+                    }
                 }
             }
             if !open && syncing.is_none() && written.is_empty() {
@@ -182,7 +204,7 @@ impl StreamWriter {
             tokio::select! {
                 biased;
                 done = async { (&mut syncing.as_mut().expect("guarded").0).await }, if syncing.is_some() => {
-                    let Some((_, mut durable)) = syncing.take() else { continue };
+                    let Some((_, mut durable, durable_last_seq)) = syncing.take() else { continue };
                     let failure: Option<String> = match done {
                         Ok(Ok(())) => None,
                         Ok(Err(err)) => Some(err.to_string()),
@@ -193,6 +215,7 @@ impl StreamWriter {
                         fail_stored(&mut durable, &why);
                     }
                     acks.send(&state, &self.settings, durable);
+                    self.signal_visible(durable_last_seq);
                 }
                 more = self.ingest.drain_into(&mut batch), if open => {
                     if !more {
@@ -200,7 +223,11 @@ impl StreamWriter {
                         continue;
                     }
                     let first_new = written.len();
-                    self.apply_batch(&mut batch, &mut tracking, &mut written);
+                    let removed = self.apply_batch(&mut batch, &mut tracking, &mut written);
+                    if removed {
+                        self.signal.send_modify(|s| s.removals += 1);
+                    }
+                    written_last_seq = self.store.read().state().last_seq;
                     match self.store.write().flush() {
                         Ok(files) => match &mut to_sync {
                             Some(pending_files) => pending_files.merge(files),
@@ -215,6 +242,7 @@ impl StreamWriter {
                     if matches!(self.sync, SyncPolicy::Interval(_)) {
                         // Lazy mode: acknowledged once handed to the OS; the timer fsyncs.
                         acks.send(&state, &self.settings, std::mem::take(&mut written));
+                        self.signal_visible(written_last_seq);
                     }
                 }
                 _ = tokio::time::sleep(self.until_housekeeping()) => {
@@ -242,7 +270,8 @@ impl StreamWriter {
         batch: &mut Vec<Entry>,
         tracking: &mut Tracking,
         pending: &mut Vec<Pending>,
-    ) {
+    ) -> bool {
+        let mut removed = false;
         let mut settings = self.settings.read().clone();
         let now = now_ns();
         let mut store = self.store.write();
@@ -250,6 +279,8 @@ impl StreamWriter {
             let publish = match entry {
                 Entry::Publish(publish) => publish,
                 Entry::Admin(AdminOp { kind, done }) => {
+                    // Purge and delete remove messages; so may a config with tighter limits.
+                    removed = true;
                     let result = admin::apply(store.as_mut(), &mut settings, kind);
                     if matches!(result, Ok(admin::AdminDone::Configured)) {
                         // Later publishes of this batch are checked against the new rules.
@@ -276,6 +307,18 @@ impl StreamWriter {
                 });
             }
         }
+        removed
+    }
+
+    /// Tells consumers that messages up to `last_seq` are durable (and may be delivered).
+    fn signal_visible(&self, last_seq: u64) {
+        let first_seq = self.store.read().state().first_seq;
+        self.signal.send_if_modified(|s| {
+            let changed = s.visible_seq != last_seq || s.first_seq != first_seq;
+            s.visible_seq = s.visible_seq.max(last_seq);
+            s.first_seq = first_seq;
+            changed
+        });
     }
 
     /// Flushes under the lock, fsyncs without it.
@@ -318,6 +361,12 @@ impl StreamWriter {
                 return;
             }
         };
+        if !expired.is_empty() {
+            self.signal.send_modify(|s| {
+                s.removals += 1;
+                s.first_seq = store.state().first_seq;
+            });
+        }
         let Some(ttl) = marker_ttl else {
             return;
         };
@@ -510,7 +559,11 @@ fn store_one(
     if let Some(id) = &accepted.msg_id {
         tracking.dedup.record(id, seq, now);
     }
-    if settings.drop_without_interest {
+    let unwanted = settings.interest.as_ref().is_some_and(|set| {
+        set.upgrade()
+            .is_none_or(|set| !set.all().iter().any(|c| c.wants(subject)))
+    });
+    if unwanted {
         if let Err(err) = store.delete(seq, false) {
             tracing::error!("dropping seq {seq} without interest failed: {err}");
         }

@@ -20,6 +20,8 @@ pub enum AdminKind {
         seq: u64,
         erase: bool,
     },
+    /// Retention removals (acked workqueue or interest messages); missing seqs are fine.
+    Remove(Vec<u64>),
     Configure {
         settings: Box<WriteSettings>,
         limits: StoreLimits,
@@ -67,6 +69,14 @@ pub fn apply(store: &mut dyn Store, settings: &mut WriteSettings, kind: AdminKin
                 Ok(false) => Err(AdminError::NotFound),
                 Err(e) => Err(AdminError::Store(e.to_string())),
             }
+        }
+        AdminKind::Remove(seqs) => {
+            for seq in seqs {
+                store
+                    .delete(seq, false)
+                    .map_err(|e| AdminError::Store(e.to_string()))?;
+            }
+            Ok(AdminDone::Deleted)
         }
         AdminKind::Configure {
             settings: new,

@@ -18,6 +18,7 @@ use weir_store::{open_file_store, FileStoreConfig, MemStoreConfig, Store, StoreL
 
 use super::actor::{now_ns, Republish, WriteSettings};
 use super::admin::AdminKind;
+use super::consumer::{load_consumers, Consumer, ConsumerSet, ConsumerSpec};
 use super::meta;
 use super::publish_rules::Rules;
 use super::stream::Stream;
@@ -43,6 +44,42 @@ pub struct StreamEntry {
     pub created: Timestamp,
     /// The stream's directory (file storage only).
     pub dir: Option<PathBuf>,
+    pub consumers: Arc<ConsumerSet>,
+}
+
+impl StreamEntry {
+    /// Starts a consumer of this stream and registers it.
+    pub fn start_consumer(
+        &self,
+        state: &Arc<ServerState>,
+        name: String,
+        config: weir_jsapi::ConsumerConfig,
+        created: Timestamp,
+        restored: Option<weir_consumer::state::ConsumerState>,
+    ) -> Result<Arc<Consumer>, JsError> {
+        let durable = !config.durable_name.is_empty() && !config.mem_storage;
+        let dir = self
+            .dir
+            .as_ref()
+            .filter(|_| durable)
+            .map(|d| d.join("obs").join(&name));
+        let stream_config = self.config.read();
+        let spec = ConsumerSpec {
+            name: name.clone(),
+            config,
+            created,
+            stream: self.stream.clone(),
+            stream_name: stream_config.name.clone(),
+            retention: stream_config.retention,
+            siblings: Arc::downgrade(&self.consumers),
+            dir,
+        };
+        drop(stream_config);
+        let consumer = Consumer::start(state, spec, restored)
+            .map_err(|err| JsError::ConsumerCreate { err })?;
+        self.consumers.map.write().insert(name, consumer.clone());
+        Ok(consumer)
+    }
 }
 
 pub struct JetStream {
@@ -57,7 +94,7 @@ pub struct JetStream {
     pub api_errors: AtomicU64,
 }
 
-pub fn write_settings(cfg: &StreamConfig) -> WriteSettings {
+pub fn write_settings(cfg: &StreamConfig, consumers: &Arc<ConsumerSet>) -> WriteSettings {
     WriteSettings {
         rules: Rules {
             stream: cfg.name.clone(),
@@ -81,8 +118,7 @@ pub fn write_settings(cfg: &StreamConfig) -> WriteSettings {
             .as_ref()
             .and_then(|t| SubjectTransform::new(&t.src, &t.dest).ok())
             .map(Arc::new),
-        // No consumers exist yet (issue 4), so an interest stream never has interest.
-        drop_without_interest: cfg.retention == RetentionPolicy::Interest,
+        interest: (cfg.retention == RetentionPolicy::Interest).then(|| Arc::downgrade(consumers)),
         republish: cfg.republish.as_ref().and_then(|r| {
             SubjectTransform::new(&r.src, &r.dest)
                 .ok()
@@ -215,10 +251,11 @@ impl JetStream {
             .map_err(|e| JsError::StreamCreate { err: e.to_string() })?;
         }
         let store = self.open_store(&config, dir.as_deref())?;
+        let consumers = Arc::new(ConsumerSet::default());
         let stream = Stream::start(
             state,
             store,
-            write_settings(&config),
+            write_settings(&config, &consumers),
             &config.subjects,
             self.sync,
         )
@@ -228,7 +265,18 @@ impl JetStream {
             config: RwLock::new(config.clone()),
             created,
             dir,
+            consumers,
         });
+        if let Some(dir) = &entry.dir {
+            for (name, meta, saved) in load_consumers(dir) {
+                match entry.start_consumer(state, name.clone(), meta.config, meta.created, saved) {
+                    Ok(_) => {
+                        tracing::info!("Restored consumer '{ACCOUNT} > {} > {name}'", config.name)
+                    }
+                    Err(err) => tracing::error!("consumer '{name}' not restored: {err}"),
+                }
+            }
+        }
         self.streams.write().insert(config.name, entry.clone());
         Ok(entry)
     }
@@ -277,7 +325,7 @@ impl JetStream {
         entry
             .stream
             .admin(AdminKind::Configure {
-                settings: Box::new(write_settings(&config)),
+                settings: Box::new(write_settings(&config, &entry.consumers)),
                 limits: store_limits(&config),
             })
             .await
@@ -299,6 +347,9 @@ impl JetStream {
             .write()
             .remove(name)
             .ok_or(JsError::StreamNotFound)?;
+        for consumer in entry.consumers.all() {
+            consumer.stop(true).await;
+        }
         entry.stream.stop(state).await;
         if let Some(dir) = &entry.dir {
             std::fs::remove_dir_all(dir)
@@ -312,6 +363,9 @@ impl JetStream {
     pub async fn shutdown(&self, state: &ServerState) {
         let entries: Vec<_> = self.streams.read().values().cloned().collect();
         for entry in entries {
+            for consumer in entry.consumers.all() {
+                consumer.stop(false).await;
+            }
             entry.stream.stop(state).await;
         }
     }
@@ -352,7 +406,7 @@ impl JetStream {
                 msgs: l.msgs,
                 bytes: l.bytes,
             }),
-            consumer_count: 0,
+            consumer_count: entry.consumers.len() as i64,
         };
         StreamInfo {
             config,
@@ -389,6 +443,7 @@ impl JetStream {
                 }
             }
             info.streams += 1;
+            info.consumers += entry.consumers.len() as i64;
         }
         info
     }

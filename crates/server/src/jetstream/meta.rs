@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub const META_FILE: &str = "meta.json";
+#[cfg(test)]
 const META_TMP: &str = "meta.json.tmp";
 /// Bumped when the envelope or the meaning of its content changes.
 pub const META_VERSION: u32 = 1;
@@ -65,17 +66,23 @@ pub fn save<T: Serialize>(dir: &Path, value: &T) -> Result<(), MetaError> {
         path: dir.join(META_FILE),
         why: e.to_string(),
     })?;
+    write_atomic(dir, META_FILE, &bytes)
+}
+
+/// Atomically replaces `dir/<name>` with `bytes`: a temp file written and fsynced, renamed
+/// over the old one, and the directory fsynced, so a crash leaves the old or the new file.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), MetaError> {
     fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let tmp = dir.join(META_TMP);
+    let tmp = dir.join(format!("{name}.tmp"));
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(&tmp)
         .map_err(io_err(&tmp))?;
-    file.write_all(&bytes).map_err(io_err(&tmp))?;
+    file.write_all(bytes).map_err(io_err(&tmp))?;
     file.sync_all().map_err(io_err(&tmp))?;
-    let target = dir.join(META_FILE);
+    let target = dir.join(name);
     fs::rename(&tmp, &target).map_err(io_err(&target))?;
     sync_dir(dir)
 }

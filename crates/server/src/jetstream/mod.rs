@@ -5,6 +5,7 @@
 pub mod actor;
 pub mod admin;
 pub mod api;
+pub mod consumer;
 pub mod dedup;
 pub mod ingest;
 pub mod manager;
@@ -47,11 +48,16 @@ pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
         | api::route::ApiOp::DirectGetLast { stream: name, .. } => served_js
             .get(name)
             .is_some_and(|e| e.config.read().allow_direct),
+        api::route::ApiOp::ConsumerNext { .. } => false,
         _ => true,
     });
     let (subscriber, rx) = api::worker::ApiSubscriber::new(served);
     if let Err(err) = state.subscribe_internal(b"$JS.API.>", None, subscriber) {
         tracing::error!("cannot serve the JetStream API: {err}");
+    }
+    let next = Arc::new(NextHandler(Arc::downgrade(&js)));
+    if let Err(err) = state.subscribe_internal(b"$JS.API.CONSUMER.MSG.NEXT.*.*", None, next) {
+        tracing::error!("cannot serve pull requests: {err}");
     }
     let service = Arc::new(api::handlers::JsApi {
         state: state.clone(),
@@ -59,4 +65,30 @@ pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
     });
     tokio::spawn(api::worker::run(state.clone(), service, rx));
     js
+}
+
+/// Pull requests go straight to their consumer on the requester's task: no queue hop.
+struct NextHandler(std::sync::Weak<manager::JetStream>);
+
+impl crate::subscription::InternalHandler for NextHandler {
+    fn deliver(&self, msg: &crate::subscription::InboundMsg<'_>) -> bool {
+        let Some(js) = self.0.upgrade() else {
+            return false;
+        };
+        let Ok(subject) = std::str::from_utf8(msg.subject) else {
+            return false;
+        };
+        let Some(api::route::ApiOp::ConsumerNext { stream, consumer }) = api::route::parse(subject)
+        else {
+            return false;
+        };
+        let Some(consumer) = js.get(&stream).and_then(|e| e.consumers.get(&consumer)) else {
+            return false;
+        };
+        let Some(reply) = msg.reply.filter(|r| !r.is_empty()) else {
+            return true;
+        };
+        consumer.next_request(bytes::Bytes::copy_from_slice(reply), msg.payload);
+        true
+    }
 }

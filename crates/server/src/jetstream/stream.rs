@@ -6,7 +6,7 @@ use parking_lot::{Mutex, RwLock};
 use tokio::task::JoinHandle;
 use weir_store::Store;
 
-use super::actor::{StreamWriter, WriteSettings};
+use super::actor::{StreamSignal, StreamWriter, WriteSettings};
 use super::admin::{AdminError, AdminKind, AdminOp, AdminResult};
 use super::ingest::{IngestQueue, Publish};
 use super::pub_ack;
@@ -22,6 +22,8 @@ pub struct Stream {
     pub name: String,
     pub store: Arc<RwLock<Box<dyn Store>>>,
     pub settings: Arc<RwLock<WriteSettings>>,
+    /// Durable position and removals, watched by consumers.
+    pub signal: Arc<tokio::sync::watch::Sender<StreamSignal>>,
     ingest: Arc<IngestQueue>,
     subscriptions: Mutex<Vec<Arc<Subscription>>>,
     handler: Mutex<Option<Arc<IngestHandler>>>,
@@ -69,7 +71,15 @@ impl Stream {
     ) -> Result<Arc<Stream>, weir_subject::SubjectError> {
         let name = settings.rules.stream.clone();
         let ingest = Arc::new(IngestQueue::new(INGEST_MAX_MSGS, INGEST_MAX_BYTES));
+        let st = store.state();
+        let (signal, _) = tokio::sync::watch::channel(StreamSignal {
+            visible_seq: st.last_seq,
+            first_seq: st.first_seq,
+            removals: 0,
+        });
+        let signal = Arc::new(signal);
         let stream = Arc::new(Stream {
+            signal: signal.clone(),
             name: name.clone(),
             store: Arc::new(RwLock::new(store)),
             settings: Arc::new(RwLock::new(settings)),
@@ -81,6 +91,7 @@ impl Stream {
         let writer = StreamWriter {
             store: stream.store.clone(),
             settings: stream.settings.clone(),
+            signal,
             ingest: ingest.clone(),
             sync,
         };
@@ -141,6 +152,12 @@ impl Stream {
         result.await.unwrap_or(Err(AdminError::Stopped))
     }
 
+    /// Queues an admin write whose result nobody waits for.
+    pub fn admin_nowait(&self, kind: AdminKind) {
+        let (done, _ignored) = tokio::sync::oneshot::channel();
+        let _ = self.ingest.push_admin(AdminOp { kind, done });
+    }
+
     /// Stops ingesting, lets the writer finish what is queued (acks included), and closes
     /// the store cleanly so the next start skips the recovery scan.
     pub async fn stop(&self, state: &ServerState) {
@@ -185,7 +202,7 @@ mod tests {
             marker_ttl: None,
             transform: None,
             republish: None,
-            drop_without_interest: false,
+            interest: None,
         }
     }
 

@@ -93,7 +93,41 @@ impl ApiService for JsApi {
             ApiOp::DirectGetLast { stream, subject } => {
                 return super::direct::get_last(&self.js, stream, subject, body)
             }
-            ApiOp::Unknown => return Vec::new(),
+            ApiOp::ConsumerCreate(_) => {
+                let subject = String::from_utf8_lossy(&req.subject);
+                json(
+                    jsapi::CONSUMER_CREATE_RESPONSE,
+                    self.consumer_create(&subject, body).await,
+                    &mut errors,
+                )
+            }
+            ApiOp::ConsumerInfo { stream, consumer } => json(
+                jsapi::CONSUMER_INFO_RESPONSE,
+                self.consumer_info(stream, consumer),
+                &mut errors,
+            ),
+            ApiOp::ConsumerDelete { stream, consumer } => json(
+                jsapi::CONSUMER_DELETE_RESPONSE,
+                self.consumer_delete(stream, consumer).await,
+                &mut errors,
+            ),
+            ApiOp::ConsumerNames(stream) => json(
+                jsapi::CONSUMER_NAMES_RESPONSE,
+                self.consumer_names(stream, body),
+                &mut errors,
+            ),
+            ApiOp::ConsumerList(stream) => json(
+                jsapi::CONSUMER_LIST_RESPONSE,
+                self.consumer_list(stream, body),
+                &mut errors,
+            ),
+            ApiOp::ConsumerPause { stream, consumer } => json(
+                jsapi::CONSUMER_PAUSE_RESPONSE,
+                self.consumer_pause(stream, consumer, body),
+                &mut errors,
+            ),
+            // Served on the publisher's task (see `jetstream::start`).
+            ApiOp::ConsumerNext { .. } | ApiOp::Unknown => return Vec::new(),
         };
         if errors {
             self.js.api_errors.fetch_add(1, Ordering::Relaxed);

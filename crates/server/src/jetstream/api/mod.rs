@@ -1,5 +1,6 @@
 //! The JetStream API (`$JS.API.>`): subject routing, the serving task, the handlers.
 
+mod consumers;
 mod direct;
 pub mod handlers;
 pub mod route;

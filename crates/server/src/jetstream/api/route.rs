@@ -20,6 +20,28 @@ pub enum ApiOp {
         stream: String,
         subject: String,
     },
+    /// `CONSUMER.CREATE.<stream>[.<name>[.<filter>]]` or `CONSUMER.DURABLE.CREATE.<s>.<n>`;
+    /// the subject is parsed again by `weir_jsapi::ConsumerCreateSubject`.
+    ConsumerCreate(String),
+    ConsumerInfo {
+        stream: String,
+        consumer: String,
+    },
+    ConsumerDelete {
+        stream: String,
+        consumer: String,
+    },
+    ConsumerNames(String),
+    ConsumerList(String),
+    ConsumerPause {
+        stream: String,
+        consumer: String,
+    },
+    /// `CONSUMER.MSG.NEXT.<stream>.<consumer>`: handed to the consumer on the publisher's task.
+    ConsumerNext {
+        stream: String,
+        consumer: String,
+    },
     /// A `$JS.API.` subject this server does not serve (yet).
     Unknown,
 }
@@ -46,6 +68,27 @@ pub fn parse(subject: &str) -> Option<ApiOp> {
         ["DIRECT", "GET", _, _, ..] => ApiOp::DirectGetLast {
             stream: name(2).unwrap_or_default(),
             subject: tokens[3..].join("."),
+        },
+        ["CONSUMER", "CREATE", s, ..] | ["CONSUMER", "DURABLE", "CREATE", s, ..] => {
+            ApiOp::ConsumerCreate(s.to_string())
+        }
+        ["CONSUMER", "INFO", s, c] => ApiOp::ConsumerInfo {
+            stream: s.to_string(),
+            consumer: c.to_string(),
+        },
+        ["CONSUMER", "DELETE", s, c] => ApiOp::ConsumerDelete {
+            stream: s.to_string(),
+            consumer: c.to_string(),
+        },
+        ["CONSUMER", "NAMES", s] => ApiOp::ConsumerNames(s.to_string()),
+        ["CONSUMER", "LIST", s] => ApiOp::ConsumerList(s.to_string()),
+        ["CONSUMER", "PAUSE", s, c] => ApiOp::ConsumerPause {
+            stream: s.to_string(),
+            consumer: c.to_string(),
+        },
+        ["CONSUMER", "MSG", "NEXT", s, c] => ApiOp::ConsumerNext {
+            stream: s.to_string(),
+            consumer: c.to_string(),
         },
         _ => ApiOp::Unknown,
     };
@@ -84,7 +127,18 @@ mod tests {
     #[test]
     fn unknown_and_foreign_subjects() {
         assert_eq!(parse("$JS.API.STREAM.CREATE"), Some(ApiOp::Unknown));
-        assert_eq!(parse("$JS.API.CONSUMER.CREATE.S"), Some(ApiOp::Unknown));
+        assert_eq!(
+            parse("$JS.API.CONSUMER.CREATE.S"),
+            Some(ApiOp::ConsumerCreate("S".into()))
+        );
+        assert_eq!(
+            parse("$JS.API.CONSUMER.MSG.NEXT.S.C"),
+            Some(ApiOp::ConsumerNext {
+                stream: "S".into(),
+                consumer: "C".into()
+            })
+        );
+        assert_eq!(parse("$JS.API.CONSUMER.BOGUS.S"), Some(ApiOp::Unknown));
         assert_eq!(parse("orders.new"), None);
     }
 }

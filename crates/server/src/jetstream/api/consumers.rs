@@ -1,0 +1,196 @@
+//! The consumer API operations: create (all three subject forms), info, names, list,
+//! delete, pause. Pull requests (`MSG.NEXT`) bypass this task: see `worker.rs`.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use weir_jsapi::{
+    self as jsapi, decode_optional_request, decode_request, ApiPaged, ConsumerAction,
+    ConsumerCreateSubject, ConsumerInfoBody, ConsumerLimits, ConsumerListBody, ConsumerNamesBody,
+    ConsumerNamesRequest, ConsumerPauseBody, ConsumerPauseRequest, CreateConsumerRequest, JsError,
+    RetentionPolicy, SuccessBody, Timestamp,
+};
+
+use super::handlers::JsApi;
+use crate::jetstream::actor::now_ns;
+use crate::jetstream::consumer::Consumer;
+use crate::jetstream::manager::StreamEntry;
+
+type Result<T> = std::result::Result<T, JsError>;
+
+impl JsApi {
+    fn consumer(&self, stream: &str, name: &str) -> Result<(Arc<StreamEntry>, Arc<Consumer>)> {
+        let entry = self.js.get(stream).ok_or(JsError::StreamNotFound)?;
+        let consumer = entry.consumers.get(name).ok_or(JsError::ConsumerNotFound)?;
+        Ok((entry, consumer))
+    }
+
+    pub(super) async fn consumer_create(
+        &self,
+        subject: &str,
+        body: &[u8],
+    ) -> Result<ConsumerInfoBody> {
+        let parsed = ConsumerCreateSubject::parse(subject).ok_or(JsError::BadRequest)?;
+        let entry = self.js.get(parsed.stream).ok_or(JsError::StreamNotFound)?;
+        let request: CreateConsumerRequest = decode_request(body, false)?;
+        let action = request.action;
+        let stream_config = entry.config.read().clone();
+        let limits = ConsumerLimits::from_server(&self.js.limits);
+        let config = jsapi::prepare_consumer_create_with(&stream_config, request, parsed, &limits)?;
+        let _admin = self.js.admin.lock().await;
+        let name = match config.consumer_name() {
+            "" => ephemeral_name(),
+            n => n.to_string(),
+        };
+        if let Some(existing) = entry.consumers.get(&name) {
+            if action == ConsumerAction::Create && *existing.config.read() != config {
+                return Err(JsError::ConsumerAlreadyExists);
+            }
+            let updated = jsapi::apply_consumer_update(&existing.config.read(), &config)?;
+            if updated != *existing.config.read() {
+                existing.update(updated);
+            }
+            return Ok(ConsumerInfoBody {
+                info: Some(existing.info()),
+            });
+        }
+        if action == ConsumerAction::Update {
+            return Err(JsError::ConsumerDoesNotExist);
+        }
+        if stream_config.retention == RetentionPolicy::WorkQueue {
+            let others: Vec<_> = entry
+                .consumers
+                .all()
+                .iter()
+                .map(|c| c.config.read().clone())
+                .collect();
+            let refs: Vec<&jsapi::ConsumerConfig> = others.iter().collect();
+            jsapi::check_workqueue_consumer(&stream_config, &config, &refs)?;
+        }
+        if stream_config.max_consumers > 0
+            && entry.consumers.len() as i64 >= stream_config.max_consumers
+        {
+            return Err(JsError::MaximumConsumersLimit);
+        }
+        let mut config = config;
+        if config.name.is_empty() && config.durable_name.is_empty() {
+            config.name = name.clone();
+        }
+        let consumer =
+            entry.start_consumer(&self.state, name.clone(), config, Timestamp::now(), None)?;
+        self.consumer_advisory("CREATED", "create", &stream_config.name, &name);
+        Ok(ConsumerInfoBody {
+            info: Some(consumer.info()),
+        })
+    }
+
+    pub(super) fn consumer_info(&self, stream: &str, name: &str) -> Result<ConsumerInfoBody> {
+        let (_, consumer) = self.consumer(stream, name)?;
+        Ok(ConsumerInfoBody {
+            info: Some(consumer.info()),
+        })
+    }
+
+    pub(super) async fn consumer_delete(&self, stream: &str, name: &str) -> Result<SuccessBody> {
+        let _admin = self.js.admin.lock().await;
+        let (entry, consumer) = self.consumer(stream, name)?;
+        entry.consumers.map.write().remove(name);
+        consumer.stop(true).await;
+        self.consumer_advisory("DELETED", "delete", stream, name);
+        Ok(SuccessBody { success: true })
+    }
+
+    pub(super) fn consumer_names(&self, stream: &str, body: &[u8]) -> Result<ConsumerNamesBody> {
+        let request: ConsumerNamesRequest = decode_optional_request(body, false)?;
+        let entry = self.js.get(stream).ok_or(JsError::StreamNotFound)?;
+        let names: Vec<String> = entry.consumers.map.read().keys().cloned().collect();
+        let total = names.len();
+        let page: Vec<String> = names
+            .into_iter()
+            .skip(request.offset)
+            .take(jsapi::CONSUMER_NAMES_LIMIT)
+            .collect();
+        Ok(ConsumerNamesBody {
+            paged: ApiPaged {
+                total: total as u64,
+                offset: request.offset.min(total) as u64,
+                limit: jsapi::CONSUMER_NAMES_LIMIT as u64,
+            },
+            consumers: page,
+        })
+    }
+
+    pub(super) fn consumer_list(&self, stream: &str, body: &[u8]) -> Result<ConsumerListBody> {
+        let request: ConsumerNamesRequest = decode_optional_request(body, false)?;
+        let entry = self.js.get(stream).ok_or(JsError::StreamNotFound)?;
+        let all = entry.consumers.all();
+        let total = all.len();
+        let consumers = all
+            .iter()
+            .skip(request.offset)
+            .take(jsapi::CONSUMER_LIST_LIMIT)
+            .map(|c| c.info())
+            .collect();
+        Ok(ConsumerListBody {
+            paged: ApiPaged {
+                total: total as u64,
+                offset: request.offset.min(total) as u64,
+                limit: jsapi::CONSUMER_LIST_LIMIT as u64,
+            },
+            consumers,
+            ..ConsumerListBody::default()
+        })
+    }
+
+    pub(super) fn consumer_pause(
+        &self,
+        stream: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<ConsumerPauseBody> {
+        let request: ConsumerPauseRequest = decode_optional_request(body, false)?;
+        let (_, consumer) = self.consumer(stream, name)?;
+        let now = Timestamp::now();
+        let until = request.pause_until.filter(|t| *t > now);
+        consumer.set_paused(until);
+        let kind = "PAUSE";
+        let body = json!({
+            "type": "io.nats.jetstream.advisory.v1.consumer_pause",
+            "stream": stream, "consumer": name, "paused": until.is_some(),
+            "pause_until": until.unwrap_or(Timestamp::ZERO),
+        });
+        self.publish_advisory(
+            &format!("$JS.EVENT.ADVISORY.CONSUMER.{kind}.{stream}.{name}"),
+            body,
+        );
+        Ok(ConsumerPauseBody::at(until, now))
+    }
+
+    fn consumer_advisory(&self, kind: &str, action: &str, stream: &str, name: &str) {
+        let body = json!({
+            "type": "io.nats.jetstream.advisory.v1.consumer_action",
+            "stream": stream, "consumer": name, "action": action,
+        });
+        self.publish_advisory(
+            &format!("$JS.EVENT.ADVISORY.CONSUMER.{kind}.{stream}.{name}"),
+            body,
+        );
+    }
+
+    fn publish_advisory(&self, subject: &str, mut body: serde_json::Value) {
+        body["id"] = json!(format!("{:x}", now_ns()));
+        body["timestamp"] = json!(crate::jetstream::time_text(now_ns()));
+        let payload = serde_json::to_vec(&body).unwrap_or_default();
+        self.state.publish(subject.as_bytes(), None, None, &payload);
+    }
+}
+
+/// An ephemeral consumer's generated name: 8 characters, as nats-server's.
+fn ephemeral_name() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}

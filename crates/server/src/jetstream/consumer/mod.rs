@@ -1,0 +1,275 @@
+//! Consumers inside the server: each is a `weir_consumer::Engine` behind a mutex, driven
+//! inline by acks, pull requests and flow-control replies (on the publisher's task, as
+//! nats-server does) and by one small task per consumer for timers, stream changes and
+//! state persistence.
+//!
+//! Lock order: a consumer's `inner`, then the stream's store read lock. Two consumers'
+//! `inner` locks are never held together (interest retention checks siblings after
+//! releasing its own).
+
+pub mod config;
+mod exec;
+mod handlers;
+mod persist;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use weir_consumer::{Engine, PullRequest};
+use weir_jsapi::{ConsumerConfig, ConsumerInfo, RetentionPolicy, SequenceInfo, Timestamp};
+
+use super::actor::now_ns;
+use super::stream::Stream;
+use crate::internal::InternalPublisher;
+use crate::state::ServerState;
+use crate::subscription::Subscription;
+
+pub use persist::{load_consumers, ConsumerMeta};
+
+/// The consumers of one stream.
+#[derive(Default)]
+pub struct ConsumerSet {
+    pub map: RwLock<BTreeMap<String, Arc<Consumer>>>,
+}
+
+impl ConsumerSet {
+    pub fn get(&self, name: &str) -> Option<Arc<Consumer>> {
+        self.map.read().get(name).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Consumer>> {
+        self.map.read().values().cloned().collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The engine and what executing its commands needs, under one lock.
+struct Inner {
+    engine: Engine,
+    publisher: InternalPublisher,
+    /// Double-ack replies that wait for the state to be persisted.
+    confirms: Vec<Bytes>,
+    /// Stream signal last applied: (first seq, removals).
+    seen_removals: (u64, u64),
+}
+
+pub struct Consumer {
+    pub name: String,
+    pub stream_name: String,
+    pub config: RwLock<ConsumerConfig>,
+    pub created: Timestamp,
+    pub stream: Arc<Stream>,
+    retention: RetentionPolicy,
+    siblings: Weak<ConsumerSet>,
+    inner: Mutex<Inner>,
+    wake: Notify,
+    /// `<stream dir>/obs/<name>` for durable state; None for memory consumers.
+    dir: Option<PathBuf>,
+    subs: Mutex<Vec<Arc<Subscription>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    state: Weak<ServerState>,
+    /// Last pull request or ack (ns), for `inactive_threshold`.
+    last_active_ns: AtomicI64,
+    stopped: AtomicBool,
+}
+
+/// Everything needed to start a consumer.
+pub struct ConsumerSpec {
+    pub name: String,
+    pub config: ConsumerConfig,
+    pub created: Timestamp,
+    pub stream: Arc<Stream>,
+    pub stream_name: String,
+    pub retention: RetentionPolicy,
+    pub siblings: Weak<ConsumerSet>,
+    pub dir: Option<PathBuf>,
+}
+
+impl Consumer {
+    /// Creates (or, with `restored` state, reopens) a consumer and starts it.
+    pub fn start(
+        state: &Arc<ServerState>,
+        spec: ConsumerSpec,
+        restored: Option<weir_consumer::state::ConsumerState>,
+    ) -> Result<Arc<Consumer>, String> {
+        let policy = config::policy_of(&spec.stream_name, &spec.name, &spec.config);
+        let now = now_ns();
+        let engine = {
+            let store = spec.stream.store.read();
+            match restored {
+                Some(saved) => {
+                    let mut engine = Engine::restored(policy, now);
+                    saved.restore_into(&mut engine.tracker, now);
+                    engine
+                }
+                None => Engine::new(policy, config::start_of(&spec.config), &**store, now)
+                    .map_err(|e| e.to_string())?,
+            }
+        };
+        let paused = spec.config.pause_until.map(|t| t.unix_nanos());
+        let signal = *spec.stream.signal.borrow();
+        let consumer = Arc::new(Consumer {
+            name: spec.name,
+            stream_name: spec.stream_name,
+            config: RwLock::new(spec.config),
+            created: spec.created,
+            stream: spec.stream,
+            retention: spec.retention,
+            siblings: spec.siblings,
+            inner: Mutex::new(Inner {
+                engine,
+                publisher: InternalPublisher::new(),
+                confirms: Vec::new(),
+                seen_removals: (signal.first_seq, signal.removals),
+            }),
+            wake: Notify::new(),
+            dir: spec.dir,
+            subs: Mutex::new(Vec::new()),
+            task: Mutex::new(None),
+            state: Arc::downgrade(state),
+            last_active_ns: AtomicI64::new(now),
+            stopped: AtomicBool::new(false),
+        });
+        consumer.inner.lock().engine.set_paused_until(paused);
+        handlers::subscribe(state, &consumer).map_err(|e| e.to_string())?;
+        consumer.persist_now();
+        let task = tokio::spawn(exec::run(consumer.clone()));
+        *consumer.task.lock() = Some(task);
+        Ok(consumer)
+    }
+
+    /// A pull request that passed the config checks.
+    pub fn pull(&self, req: PullRequest) {
+        self.touch();
+        self.with_engine(|engine, store, visible, now| engine.pull(req, store, visible, now));
+    }
+
+    /// Applies a changed config (the update rules were checked by the caller).
+    pub fn update(&self, cfg: ConsumerConfig) {
+        let policy = config::policy_of(&self.stream_name, &self.name, &cfg);
+        let paused = cfg.pause_until.map(|t| t.unix_nanos());
+        *self.config.write() = cfg;
+        {
+            let mut inner = self.inner.lock();
+            inner.engine.set_policy(policy);
+            inner.engine.set_paused_until(paused);
+        }
+        self.save_meta();
+        self.wake.notify_one();
+    }
+
+    /// Pauses until `until_ns`, or resumes with None.
+    pub fn set_paused(&self, until: Option<Timestamp>) {
+        self.config.write().pause_until = until;
+        self.inner
+            .lock()
+            .engine
+            .set_paused_until(until.map(|t| t.unix_nanos()));
+        self.save_meta();
+        self.wake.notify_one();
+    }
+
+    pub fn info(&self) -> ConsumerInfo {
+        let config = self.config.read().clone();
+        let now = Timestamp::now();
+        let mut info = ConsumerInfo::new(&self.stream_name, config, self.created, now);
+        let mut inner = self.inner.lock();
+        let store = self.stream.store.read();
+        let engine = &mut inner.engine;
+        let (delivered, floor) = engine.positions();
+        let last_active = |ns: i64| (ns > 0).then(|| Timestamp::from_unix_nanos(ns));
+        let last_delivery_ns = engine
+            .tracker
+            .pending()
+            .map(|(_, p)| p.delivered_ns)
+            .max()
+            .unwrap_or(0);
+        info.delivered = SequenceInfo {
+            consumer_seq: delivered.consumer_seq,
+            stream_seq: delivered.stream_seq,
+            last_active: if delivered.consumer_seq > 0 {
+                last_active(last_delivery_ns.max(self.last_active_ns.load(Ordering::Relaxed)))
+            } else {
+                None
+            },
+        };
+        info.ack_floor = SequenceInfo {
+            consumer_seq: floor.consumer_seq,
+            stream_seq: floor.stream_seq,
+            last_active: None,
+        };
+        info.num_ack_pending = engine.tracker.num_ack_pending() as i64;
+        info.num_redelivered = engine.tracker.num_redelivered() as i64;
+        info.num_waiting = engine.num_waiting() as i64;
+        info.num_pending = engine.num_pending(&**store);
+        info.push_bound = !engine.policy().is_pull() && engine.push_active();
+        info
+    }
+
+    /// Runs one engine event with the store and the durable position, then executes the
+    /// commands it produced.
+    fn with_engine(&self, f: impl FnOnce(&mut Engine, &dyn weir_store::Store, u64, i64)) {
+        let retention_acks = {
+            let mut inner = self.inner.lock();
+            let visible = self.stream.signal.borrow().visible_seq;
+            let store = self.stream.store.read();
+            f(&mut inner.engine, &**store, visible, now_ns());
+            drop(store);
+            self.execute(&mut inner)
+        };
+        self.apply_retention(retention_acks);
+        self.wake.notify_one();
+    }
+
+    fn touch(&self) {
+        self.last_active_ns.store(now_ns(), Ordering::Relaxed);
+    }
+
+    /// Stops delivery and removes the consumer's subscriptions and task. `deleted`: the
+    /// consumer is going away (waiting pull requests get `409 Consumer Deleted` and its
+    /// state is removed); otherwise the server is stopping and the state is saved.
+    pub async fn stop(&self, deleted: bool) {
+        if self.stopped.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(state) = self.state.upgrade() {
+            for sub in self.subs.lock().drain(..) {
+                state.unsubscribe_internal(&sub);
+            }
+        }
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+        {
+            let mut inner = self.inner.lock();
+            if deleted {
+                inner.engine.close(409, "Consumer Deleted");
+            } else {
+                inner.engine.close(409, "Server Shutdown");
+            }
+            let _ = self.execute(&mut inner);
+        }
+        if deleted {
+            if let Some(dir) = &self.dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        } else {
+            self.persist_now();
+        }
+    }
+}
