@@ -353,6 +353,13 @@ impl Engine {
     /// Timers: ack deadlines, request expiry, heartbeats, replay pacing, pause end.
     pub fn tick(&mut self, store: &dyn Store, visible_seq: u64, now_ns: i64) {
         self.tracker.expire(now_ns);
+        for stream_seq in self.tracker.drop_exhausted() {
+            self.dirty = true;
+            self.out.push(Command::MaxDeliveries {
+                stream_seq,
+                deliveries: self.policy.max_deliver.max(0) as u64,
+            });
+        }
         for w in self.waiting.take_expired(now_ns) {
             self.end_request(&w, 408, "Request Timeout");
         }

@@ -134,7 +134,7 @@ fn ack_wait_redelivers_until_max_deliver() {
     p.ack_wait_ns = S;
     p.max_deliver = 2;
     let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
-    e.pull(req(10), &*store, 1, 0);
+    e.pull(req(2), &*store, 1, 0);
     assert_eq!(split(&mut e).0[0].1.deliveries, 1);
     e.tick(&*store, 1, S);
     let (msgs, _) = split(&mut e);
@@ -143,6 +143,7 @@ fn ack_wait_redelivers_until_max_deliver() {
         (1, 2, 2)
     );
     assert_eq!(e.tracker.num_redelivered(), 1);
+    // Reported when the last ack wait ends, with no pull request waiting.
     e.tick(&*store, 1, 2 * S);
     let cmds: Vec<Command> = e.take_commands().collect();
     assert!(cmds.contains(&Command::MaxDeliveries {

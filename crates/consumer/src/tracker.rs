@@ -277,6 +277,30 @@ impl AckTracker {
         Some(Ok(seq))
     }
 
+    /// Removes from the redelivery queue every message that has used up `max_deliver`, so
+    /// it is reported when its ack wait ends even if nobody asks for more messages.
+    pub fn drop_exhausted(&mut self) -> Vec<u64> {
+        if self.max_deliver <= 0 {
+            return Vec::new();
+        }
+        let max = self.max_deliver as u64;
+        let exhausted: Vec<u64> = self
+            .due
+            .iter()
+            .copied()
+            .filter(|seq| self.pending.contains_key(seq) && self.deliveries(*seq) >= max)
+            .collect();
+        if exhausted.is_empty() {
+            return exhausted;
+        }
+        self.due.retain(|seq| !exhausted.contains(seq));
+        for seq in &exhausted {
+            self.remove(*seq);
+        }
+        self.update_floor();
+        exhausted
+    }
+
     /// Puts a message back at the front of the redelivery queue (it could not be sent yet).
     pub fn untake_due(&mut self, seq: u64) {
         self.due.push_front(seq);

@@ -176,3 +176,188 @@ async fn durable_state_survives_restart() {
     assert_eq!(v["num_ack_pending"], 2, "{v}");
     assert_eq!(v["num_pending"], 4, "{v}");
 }
+
+/// Pulls `n` messages from `consumer` and double-acks each (so the ack is applied).
+async fn fetch_and_ack(cons: &consumer::PullConsumer, n: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let mut batch = cons
+        .fetch()
+        .max_messages(n)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap();
+    while let Some(msg) = batch.next().await {
+        let msg = msg.unwrap();
+        seqs.push(msg.info().unwrap().stream_sequence);
+        msg.double_ack().await.unwrap();
+    }
+    seqs
+}
+
+async fn pull_consumer(
+    c: &async_nats::Client,
+    stream: &str,
+    cfg: consumer::pull::Config,
+) -> consumer::PullConsumer {
+    jetstream::new(c.clone())
+        .get_stream(stream)
+        .await
+        .unwrap()
+        .create_consumer(cfg)
+        .await
+        .unwrap()
+}
+
+fn durable(name: &str) -> consumer::pull::Config {
+    consumer::pull::Config {
+        durable_name: Some(name.into()),
+        ack_policy: consumer::AckPolicy::Explicit,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workqueue_deletes_on_ack() {
+    let (server, _store) = server().await;
+    let c = connect(&server.url()).await;
+    create_stream(
+        &c,
+        json!({"name": "WQ", "subjects": ["wq"], "retention": "workqueue"}),
+    )
+    .await;
+    for _ in 0..10 {
+        publish_ok(&c, "wq", &[], "job").await;
+    }
+    let cons = pull_consumer(&c, "WQ", durable("W")).await;
+    assert_eq!(fetch_and_ack(&cons, 4).await, vec![1, 2, 3, 4]);
+    let s = stream_state(&c, "WQ").await;
+    assert_eq!((u(&s["messages"]), u(&s["first_seq"])), (6, 5), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interest_deletes_once_every_consumer_acked() {
+    let (server, _store) = server().await;
+    let c = connect(&server.url()).await;
+    create_stream(
+        &c,
+        json!({"name": "I", "subjects": ["i.*"], "retention": "interest"}),
+    )
+    .await;
+    let a = pull_consumer(&c, "I", durable("A")).await;
+    let b = pull_consumer(&c, "I", durable("B")).await;
+    for _ in 0..3 {
+        publish_ok(&c, "i.x", &[], "m").await;
+    }
+    assert_eq!(fetch_and_ack(&a, 3).await, vec![1, 2, 3]);
+    assert_eq!(
+        u(&stream_state(&c, "I").await["messages"]),
+        3,
+        "B still needs them"
+    );
+    assert_eq!(fetch_and_ack(&b, 2).await, vec![1, 2]);
+    let s = stream_state(&c, "I").await;
+    assert_eq!((u(&s["messages"]), u(&s["first_seq"])), (1, 3), "{s}");
+}
+
+/// Weir's dead letters: a consumer whose metadata names `weir.dead_letter` republishes
+/// every message that reaches max_deliver or is terminated, with headers saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_after_max_deliver_and_term() {
+    if common::target() == Target::Reference {
+        eprintln!("note: dead letters are Weir's extension; skipped on the reference");
+        return;
+    }
+    let (server, _store) = server().await;
+    let c = connect(&server.url()).await;
+    create_stream(&c, json!({"name": "JOBS", "subjects": ["jobs.*"]})).await;
+    create_stream(&c, json!({"name": "DLQ", "subjects": ["dlq.>"]})).await;
+    publish_ok(&c, "jobs.a", &[], "first").await;
+    publish_ok(&c, "jobs.b", &[], "second").await;
+    let mut advisories = c
+        .subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.JOBS.W")
+        .await
+        .unwrap();
+    let cons = pull_consumer(
+        &c,
+        "JOBS",
+        consumer::pull::Config {
+            max_deliver: 2,
+            ack_wait: Duration::from_millis(200),
+            metadata: [("weir.dead_letter".to_string(), "dlq.jobs".to_string())].into(),
+            ..durable("W")
+        },
+    )
+    .await;
+    // Seq 2 is terminated at once; seq 1 is never acked and runs out of deliveries.
+    let mut deliveries_of_1 = 0;
+    while deliveries_of_1 < 2 {
+        let mut batch = cons
+            .fetch()
+            .max_messages(2)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .unwrap();
+        while let Some(msg) = batch.next().await {
+            let msg = msg.unwrap();
+            match msg.info().unwrap().stream_sequence {
+                1 => deliveries_of_1 += 1,
+                _ => {
+                    let reply = msg.reply.clone().unwrap();
+                    c.request(reply, "+TERM poison".into()).await.unwrap();
+                }
+            }
+        }
+    }
+    let advisory = tokio::time::timeout(Duration::from_secs(5), advisories.next())
+        .await
+        .expect("MAX_DELIVERIES advisory")
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&advisory.payload).unwrap();
+    assert_eq!(
+        (v["stream_seq"].as_u64(), v["deliveries"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
+    let dlq = pull_consumer(&c, "DLQ", durable("R")).await;
+    let mut batch = dlq
+        .fetch()
+        .max_messages(2)
+        .expires(Duration::from_secs(3))
+        .messages()
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while let Some(msg) = batch.next().await {
+        let msg = msg.unwrap();
+        let h = msg.headers.clone().unwrap();
+        let get = |k: &str| h.get(k).map(|v| v.to_string()).unwrap_or_default();
+        assert_eq!(get("Weir-Dead-Letter-Stream"), "JOBS");
+        assert_eq!(get("Weir-Dead-Letter-Consumer"), "W");
+        seen.push((
+            get("Weir-Dead-Letter-Sequence"),
+            get("Weir-Dead-Letter-Subject"),
+            get("Weir-Dead-Letter-Reason"),
+            String::from_utf8_lossy(&msg.payload).into_owned(),
+        ));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "1".into(),
+                "jobs.a".into(),
+                "MaxDeliveries".into(),
+                "first".into()
+            ),
+            (
+                "2".into(),
+                "jobs.b".into(),
+                "Terminated: poison".into(),
+                "second".into()
+            ),
+        ]
+    );
+}

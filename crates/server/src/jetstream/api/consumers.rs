@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 use weir_jsapi::{
-    self as jsapi, decode_optional_request, decode_request, ApiPaged, ConsumerAction,
-    ConsumerCreateSubject, ConsumerInfoBody, ConsumerLimits, ConsumerListBody, ConsumerNamesBody,
-    ConsumerNamesRequest, ConsumerPauseBody, ConsumerPauseRequest, CreateConsumerRequest, JsError,
-    RetentionPolicy, SuccessBody, Timestamp,
+    self as jsapi, decode_optional_request, decode_request, ApiPaged, ConsumerCreateSubject,
+    ConsumerInfoBody, ConsumerLimits, ConsumerListBody, ConsumerNamesBody, ConsumerNamesRequest,
+    ConsumerPauseBody, ConsumerPauseRequest, CreateConsumerRequest, JsError, SuccessBody,
+    Timestamp,
 };
 
 use super::handlers::JsApi;
@@ -31,8 +31,9 @@ impl JsApi {
         body: &[u8],
     ) -> Result<ConsumerInfoBody> {
         let parsed = ConsumerCreateSubject::parse(subject).ok_or(JsError::BadRequest)?;
-        let entry = self.js.get(parsed.stream).ok_or(JsError::StreamNotFound)?;
+        // nats-server decodes before it looks the stream up: bad JSON is 10025 either way.
         let request: CreateConsumerRequest = decode_request(body, false)?;
+        let entry = self.js.get(parsed.stream).ok_or(JsError::StreamNotFound)?;
         let action = request.action;
         let stream_config = entry.config.read().clone();
         let limits = ConsumerLimits::from_server(&self.js.limits);
@@ -42,36 +43,33 @@ impl JsApi {
             "" => ephemeral_name(),
             n => n.to_string(),
         };
-        if let Some(existing) = entry.consumers.get(&name) {
-            if action == ConsumerAction::Create && *existing.config.read() != config {
-                return Err(JsError::ConsumerAlreadyExists);
-            }
-            let updated = jsapi::apply_consumer_update(&existing.config.read(), &config)?;
-            if updated != *existing.config.read() {
+        let existing = entry.consumers.get(&name);
+        let existing_config = existing.as_ref().map(|c| c.config.read().clone());
+        jsapi::check_consumer_action(action, existing_config.as_ref(), &config)?;
+        let others: Vec<jsapi::ConsumerConfig> = entry
+            .consumers
+            .all()
+            .iter()
+            .filter(|c| c.name != name)
+            .map(|c| c.config.read().clone())
+            .collect();
+        let others: Vec<&jsapi::ConsumerConfig> = others.iter().collect();
+        if let (Some(existing), Some(old)) = (existing, existing_config) {
+            let updated = jsapi::apply_consumer_update(&old, &config)?;
+            jsapi::check_workqueue_update(&stream_config, &updated, &others)?;
+            if updated != old {
                 existing.update(updated);
             }
             return Ok(ConsumerInfoBody {
                 info: Some(existing.info()),
             });
         }
-        if action == ConsumerAction::Update {
-            return Err(JsError::ConsumerDoesNotExist);
-        }
-        if stream_config.retention == RetentionPolicy::WorkQueue {
-            let others: Vec<_> = entry
-                .consumers
-                .all()
-                .iter()
-                .map(|c| c.config.read().clone())
-                .collect();
-            let refs: Vec<&jsapi::ConsumerConfig> = others.iter().collect();
-            jsapi::check_workqueue_consumer(&stream_config, &config, &refs)?;
-        }
-        if stream_config.max_consumers > 0
-            && entry.consumers.len() as i64 >= stream_config.max_consumers
-        {
-            return Err(JsError::MaximumConsumersLimit);
-        }
+        jsapi::check_workqueue_consumer(&stream_config, &config, &others)?;
+        jsapi::check_consumer_limit(
+            &stream_config,
+            self.js.limits.account.max_consumers,
+            &others,
+        )?;
         let mut config = config;
         if config.name.is_empty() && config.durable_name.is_empty() {
             config.name = name.clone();
@@ -84,14 +82,30 @@ impl JsApi {
         })
     }
 
-    pub(super) fn consumer_info(&self, stream: &str, name: &str) -> Result<ConsumerInfoBody> {
+    pub(super) fn consumer_info(
+        &self,
+        stream: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<ConsumerInfoBody> {
+        if !jsapi::is_empty_request(body) {
+            return Err(JsError::NotEmptyRequest);
+        }
         let (_, consumer) = self.consumer(stream, name)?;
         Ok(ConsumerInfoBody {
             info: Some(consumer.info()),
         })
     }
 
-    pub(super) async fn consumer_delete(&self, stream: &str, name: &str) -> Result<SuccessBody> {
+    pub(super) async fn consumer_delete(
+        &self,
+        stream: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<SuccessBody> {
+        if !jsapi::is_empty_request(body) {
+            return Err(JsError::NotEmptyRequest);
+        }
         let _admin = self.js.admin.lock().await;
         let (entry, consumer) = self.consumer(stream, name)?;
         entry.consumers.map.write().remove(name);

@@ -103,12 +103,12 @@ impl ApiService for JsApi {
             }
             ApiOp::ConsumerInfo { stream, consumer } => json(
                 jsapi::CONSUMER_INFO_RESPONSE,
-                self.consumer_info(stream, consumer),
+                self.consumer_info(stream, consumer, body),
                 &mut errors,
             ),
             ApiOp::ConsumerDelete { stream, consumer } => json(
                 jsapi::CONSUMER_DELETE_RESPONSE,
-                self.consumer_delete(stream, consumer).await,
+                self.consumer_delete(stream, consumer, body).await,
                 &mut errors,
             ),
             ApiOp::ConsumerNames(stream) => json(
