@@ -16,8 +16,9 @@ use crate::waiting::{PullRequest, WaitQueue, Waiting};
 
 /// Unacknowledged push bytes after which a flow-control request is sent.
 const FLOW_CONTROL_EVERY_BYTES: u64 = 1024 * 1024;
-/// Unanswered flow-control bytes at which push delivery stalls (nats-server's 32 MiB).
-const FLOW_CONTROL_MAX_BYTES: u64 = 32 * 1024 * 1024;
+/// Unanswered flow-control bytes at which push delivery stalls (as measured on nats-server:
+/// the request after ~1 MiB, a stall after ~2 MiB).
+const FLOW_CONTROL_MAX_BYTES: u64 = 2 * 1024 * 1024;
 /// Messages one `deliver` call sends at most, so one consumer cannot monopolise its task.
 const DELIVER_BUDGET: usize = 4096;
 
@@ -39,25 +40,20 @@ pub enum Command {
         reply: Option<Bytes>,
     },
     /// Confirm a double ack (an empty reply), once the ack is persisted.
-    ConfirmAck {
-        to: Bytes,
-    },
+    ConfirmAck { to: Bytes },
     /// The consumer no longer needs this stream message (retention).
-    Acked {
-        stream_seq: u64,
-    },
+    Acked { stream_seq: u64 },
     /// A message reached `max_deliver` and will not be delivered again.
-    MaxDeliveries {
-        stream_seq: u64,
-        deliveries: u64,
-    },
+    MaxDeliveries { stream_seq: u64, deliveries: u64 },
     Terminated {
         stream_seq: u64,
+        consumer_seq: u64,
         deliveries: u64,
         reason: Option<String>,
     },
     Naked {
         stream_seq: u64,
+        consumer_seq: u64,
         deliveries: u64,
     },
 }
@@ -270,13 +266,18 @@ impl Engine {
                 .push(status(&req.reply, 409, "Consumer is push based"));
             return;
         }
-        if self.waiting.is_full() {
-            self.out
-                .push(status(&req.reply, 409, "Exceeded MaxWaiting"));
-            return;
+        let mut req = req;
+        if req.no_wait && req.expires_at_ns.is_some() {
+            // With `expires`, no_wait waits like a plain request and ends with 408.
+            req.no_wait = false;
         }
         if req.no_wait && !self.has_deliverable(store, visible_seq) {
             self.out.push(status(&req.reply, 404, "No Messages"));
+            return;
+        }
+        if self.waiting.is_full() {
+            self.out
+                .push(status(&req.reply, 409, "Exceeded MaxWaiting"));
             return;
         }
         self.waiting.push(req, now_ns);
@@ -308,6 +309,7 @@ impl Engine {
                 if self.tracker.nak(seq, delay_ns, now_ns) {
                     self.out.push(Command::Naked {
                         stream_seq: seq,
+                        consumer_seq: r.consumer_seq,
                         deliveries: self.tracker.deliveries(seq),
                     });
                 }
@@ -321,6 +323,7 @@ impl Engine {
                     self.dirty = true;
                     self.out.push(Command::Terminated {
                         stream_seq: seq,
+                        consumer_seq: r.consumer_seq,
                         deliveries,
                         reason,
                     });
@@ -364,7 +367,13 @@ impl Engine {
             self.end_request(&w, 408, "Request Timeout");
         }
         for to in self.waiting.heartbeats_due(now_ns) {
-            self.out.push(status(&to, 100, "Idle Heartbeat"));
+            self.out.push(Command::Status {
+                to,
+                code: 100,
+                description: "Idle Heartbeat".into(),
+                headers: self.last_headers(),
+                reply: None,
+            });
         }
         if let Mode::Push {
             deliver_subject,
@@ -375,16 +384,7 @@ impl Engine {
             if *idle_heartbeat_ns > 0
                 && now_ns.saturating_sub(self.last_push_ns) >= *idle_heartbeat_ns
             {
-                let mut headers = vec![
-                    (
-                        "Nats-Last-Consumer",
-                        self.tracker.delivered.consumer_seq.to_string(),
-                    ),
-                    (
-                        "Nats-Last-Stream",
-                        self.tracker.delivered.stream_seq.to_string(),
-                    ),
-                ];
+                let mut headers = self.last_headers();
                 if let Some(fc) = &self.flow.awaiting {
                     headers.push((
                         "Nats-Consumer-Stalled",
@@ -402,6 +402,20 @@ impl Engine {
             }
         }
         self.deliver(store, visible_seq, now_ns);
+    }
+
+    /// `Nats-Last-Consumer` / `Nats-Last-Stream` of heartbeats.
+    fn last_headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "Nats-Last-Consumer",
+                self.tracker.delivered.consumer_seq.to_string(),
+            ),
+            (
+                "Nats-Last-Stream",
+                self.tracker.delivered.stream_seq.to_string(),
+            ),
+        ]
     }
 
     /// When `tick` next has work.
@@ -463,6 +477,9 @@ impl Engine {
         if self.is_paused(now_ns) {
             return;
         }
+        // Each ack subject carries the count still pending: clients (KV watchers, history)
+        // stop at zero, so it must be known before the first delivery.
+        self.num_pending(store);
         self.replay_wake_ns = None;
         for _ in 0..DELIVER_BUDGET {
             let to = match &self.policy.mode {
@@ -482,7 +499,7 @@ impl Engine {
             let Some((msg, redelivery)) = self.next_msg(store, visible_seq, now_ns) else {
                 break;
             };
-            let size = wire_size(&msg);
+            let size = wire_size(&msg) + self.ack_subject_len(&msg, redelivery);
             if let Some(w) = self.waiting.front() {
                 if w.req.max_bytes > 0 && size > w.bytes_left {
                     // Not delivered: a redelivery goes back to the front of its queue; a
@@ -541,6 +558,25 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Length of the ack subject this delivery will carry (nats-server charges it against
+    /// a pull request's `max_bytes`).
+    fn ack_subject_len(&self, msg: &StoredMsg, redelivery: bool) -> u64 {
+        let digits = |n: u64| n.checked_ilog10().map_or(1, |d| d as u64 + 1);
+        let deliveries = if redelivery {
+            self.tracker.deliveries(msg.seq) + 1
+        } else {
+            1
+        };
+        let fixed =
+            crate::ack::ACK_PREFIX.len() + self.policy.stream.len() + self.policy.name.len() + 6;
+        fixed as u64
+            + digits(deliveries)
+            + digits(msg.seq)
+            + digits(self.tracker.delivered.consumer_seq + 1)
+            + digits(msg.ts_ns.max(0) as u64)
+            + digits(self.num_pending.unwrap_or(0))
     }
 
     fn catchup_front(&self) -> Option<u64> {

@@ -70,7 +70,6 @@ fn split(engine: &mut Engine) -> (Vec<(u64, AckRef)>, Vec<String>) {
 fn pull_batch_delivers_in_order_with_ack_subject_data() {
     let store = store_with(&["a", "b", "c"]);
     let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
-    assert_eq!(e.num_pending(&*store), 3);
     e.pull(req(2), &*store, 3, 10);
     let (msgs, statuses) = split(&mut e);
     assert!(statuses.is_empty());
@@ -258,16 +257,22 @@ fn push_flow_control_and_heartbeats() {
     });
     let fc = fc.expect("a flow-control request after 1 MiB");
     assert!(fc.starts_with(b"$JS.FC.S.C."));
-    assert_eq!(
+    let delivered = |cmds: &[Command]| {
         cmds.iter()
             .filter(|c| matches!(c, Command::Deliver { .. }))
-            .count(),
-        40
-    );
-    e.flow_control_reply(&fc, &*store, 40, 0);
+            .count()
+    };
+    assert_eq!(delivered(&cmds), 32, "stalled at 2 MiB unanswered");
+    // Stalled: the heartbeat names the unanswered flow-control request.
     e.tick(&*store, 40, S);
-    let (_, statuses) = split(&mut e);
-    assert_eq!(statuses, vec!["100 Idle Heartbeat"]);
+    let cmds: Vec<Command> = e.take_commands().collect();
+    assert!(cmds
+        .iter()
+        .any(|c| matches!(c, Command::Status { headers, .. }
+        if headers.iter().any(|(k, v)| *k == "Nats-Consumer-Stalled" && v.as_bytes() == &fc[..]))));
+    e.flow_control_reply(&fc, &*store, 40, S);
+    let cmds: Vec<Command> = e.take_commands().collect();
+    assert_eq!(delivered(&cmds), 8, "the reply releases the rest");
 }
 
 #[test]
@@ -300,9 +305,10 @@ fn max_bytes_cuts_the_request() {
     let store = store_with(&["a", "b"]);
     let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
     let mut r = req(5);
-    r.max_bytes = 4;
+    // "a" + "m1" + the 32-byte ack subject $JS.ACK.S.C.1.1.1.0.1 fit; the next does not.
+    r.max_bytes = 40;
     e.pull(r, &*store, 2, 0);
     let (msgs, statuses) = split(&mut e);
-    assert_eq!(msgs.len(), 1, "a, m1 = 3 bytes fit; the next does not");
+    assert_eq!(msgs.len(), 1);
     assert_eq!(statuses, vec!["409 Message Size Exceeds MaxBytes"]);
 }

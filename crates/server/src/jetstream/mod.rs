@@ -83,7 +83,8 @@ impl crate::subscription::InternalHandler for NextHandler {
             return false;
         };
         let Some(consumer) = js.get(&stream).and_then(|e| e.consumers.get(&consumer)) else {
-            return false;
+            // nats-server answers nothing (the requester times out), not no-responders.
+            return true;
         };
         let Some(reply) = msg.reply.filter(|r| !r.is_empty()) else {
             return true;

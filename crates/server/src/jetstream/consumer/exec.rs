@@ -103,16 +103,19 @@ impl Consumer {
                 }
                 Command::Terminated {
                     stream_seq,
+                    consumer_seq,
                     deliveries,
                     reason,
                 } => {
-                    let body = json!({
+                    let mut body = json!({
                         "type": "io.nats.jetstream.advisory.v1.terminated",
                         "stream": self.stream_name, "consumer": self.name,
-                        "consumer_seq": inner.engine.tracker.delivered.consumer_seq,
+                        "consumer_seq": consumer_seq,
                         "stream_seq": stream_seq, "deliveries": deliveries,
-                        "reason": reason.clone().unwrap_or_default(),
                     });
+                    if let Some(reason) = &reason {
+                        body["reason"] = json!(reason);
+                    }
                     self.advisory(publisher, &state, "MSG_TERMINATED", body);
                     if let Some(dlq) = &dead_letter {
                         let why = match &reason {
@@ -124,11 +127,13 @@ impl Consumer {
                 }
                 Command::Naked {
                     stream_seq,
+                    consumer_seq,
                     deliveries,
                 } => {
                     let body = json!({
                         "type": "io.nats.jetstream.advisory.v1.nak",
                         "stream": self.stream_name, "consumer": self.name,
+                        "consumer_seq": consumer_seq,
                         "stream_seq": stream_seq, "deliveries": deliveries,
                     });
                     self.advisory(publisher, &state, "MSG_NAKED", body);
@@ -295,9 +300,7 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
             let current = state.subscriptions_generation();
             if current != generation {
                 generation = current;
-                let subject = consumer.config.read().deliver_subject.clone();
-                let active =
-                    state.with_subscriptions(|i| !i.match_subject(subject.as_bytes()).is_empty());
+                let active = consumer.has_push_interest(&state);
                 consumer.inner.lock().engine.set_push_active(active);
                 if active {
                     consumer.touch();
@@ -333,6 +336,23 @@ impl Consumer {
             self.execute(&mut inner)
         };
         self.apply_retention(retention_acks);
+    }
+
+    /// Whether a subscriber listens on the deliver subject (a member of the deliver group,
+    /// when there is one).
+    pub(super) fn has_push_interest(&self, state: &crate::state::ServerState) -> bool {
+        let (subject, group) = {
+            let cfg = self.config.read();
+            (cfg.deliver_subject.clone(), cfg.deliver_group.clone())
+        };
+        state.with_subscriptions(|i| {
+            let matches = i.match_subject(subject.as_bytes());
+            if group.is_empty() {
+                !matches.is_empty()
+            } else {
+                matches.queue(group.as_bytes()).is_some()
+            }
+        })
     }
 
     fn inactive_too_long(&self) -> bool {

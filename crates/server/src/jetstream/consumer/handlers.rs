@@ -27,6 +27,11 @@ impl InternalHandler for AckHandler {
         };
         let reply = msg.reply.map(Bytes::copy_from_slice);
         consumer.touch();
+        if matches!(kind, AckKind::Ack | AckKind::Next(_) | AckKind::Term(_)) {
+            consumer
+                .last_ack_ns
+                .store(now_ns(), std::sync::atomic::Ordering::Relaxed);
+        }
         let next = match &kind {
             AckKind::Next(body) => Some(body.clone()),
             _ => None,

@@ -83,6 +83,8 @@ pub struct Consumer {
     state: Weak<ServerState>,
     /// Last pull request or ack (ns), for `inactive_threshold`.
     last_active_ns: AtomicI64,
+    /// Last ack received (ns), the ack floor's `last_active`.
+    last_ack_ns: AtomicI64,
     stopped: AtomicBool,
 }
 
@@ -141,6 +143,7 @@ impl Consumer {
             task: Mutex::new(None),
             state: Arc::downgrade(state),
             last_active_ns: AtomicI64::new(now),
+            last_ack_ns: AtomicI64::new(0),
             stopped: AtomicBool::new(false),
         });
         consumer.inner.lock().engine.set_paused_until(paused);
@@ -185,6 +188,12 @@ impl Consumer {
     pub fn info(&self) -> ConsumerInfo {
         let config = self.config.read().clone();
         let now = Timestamp::now();
+        // Before taking the consumer's lock: the subscription index is never read under it.
+        let bound = !config.deliver_subject.is_empty()
+            && self
+                .state
+                .upgrade()
+                .is_some_and(|state| self.has_push_interest(&state));
         let mut info = ConsumerInfo::new(&self.stream_name, config, self.created, now);
         let mut inner = self.inner.lock();
         let store = self.stream.store.read();
@@ -209,13 +218,17 @@ impl Consumer {
         info.ack_floor = SequenceInfo {
             consumer_seq: floor.consumer_seq,
             stream_seq: floor.stream_seq,
-            last_active: None,
+            last_active: if floor.consumer_seq > 0 {
+                last_active(self.last_ack_ns.load(Ordering::Relaxed))
+            } else {
+                None
+            },
         };
         info.num_ack_pending = engine.tracker.num_ack_pending() as i64;
         info.num_redelivered = engine.tracker.num_redelivered() as i64;
         info.num_waiting = engine.num_waiting() as i64;
         info.num_pending = engine.num_pending(&**store);
-        info.push_bound = !engine.policy().is_pull() && engine.push_active();
+        info.push_bound = !engine.policy().is_pull() && bound;
         info
     }
 
