@@ -1,4 +1,6 @@
 //! Store benchmarks. `cargo bench -p weir-store --bench store`.
+//! `WEIR_BENCH_PREALLOC=1048576` adds preallocated variants of the
+//! append+flush+sync group; `WEIR_BENCH_NO_REPORTS=1` skips the reports.
 //! Besides the criterion groups, prints memory per stored message for both
 //! stores and clean-reopen times (1M messages; 10M with WEIR_BENCH_10M=1).
 
@@ -66,20 +68,40 @@ fn bench_sync_batches(c: &mut Criterion) {
     let mut g = c.benchmark_group("append_flush_sync_128B");
     g.sample_size(10).measurement_time(Duration::from_secs(5));
     let payload = [7u8; 128];
+    // WEIR_BENCH_PREALLOC=<bytes> runs the same with preallocated segments
+    // (ids prefixed "prealloc/"), to compare in one run.
+    let prealloc: u64 = std::env::var("WEIR_BENCH_PREALLOC")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let variants: &[(&str, u64)] = if prealloc > 0 {
+        &[("", 0), ("prealloc/", prealloc)]
+    } else {
+        &[("", 0)]
+    };
     for batch in [1u64, 100, 1000] {
-        g.throughput(Throughput::Elements(batch));
-        g.bench_function(BenchmarkId::from_parameter(batch), |b| {
-            let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-            let mut s = file_store(dir.path());
-            let mut i = 0i64;
-            b.iter(|| {
-                for _ in 0..batch {
-                    i += 1;
-                    s.append(b"bench.subject", b"", &payload, i, None).unwrap();
-                }
-                s.flush().unwrap().sync().unwrap();
-            })
-        });
+        for &(prefix, bytes) in variants {
+            g.throughput(Throughput::Elements(batch));
+            g.bench_function(
+                BenchmarkId::from_parameter(format!("{prefix}{batch}")),
+                |b| {
+                    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+                    let cfg = FileStoreConfig {
+                        preallocate_bytes: bytes,
+                        ..Default::default()
+                    };
+                    let mut s = open_file_store(dir.path(), cfg).unwrap().0;
+                    let mut i = 0i64;
+                    b.iter(|| {
+                        for _ in 0..batch {
+                            i += 1;
+                            s.append(b"bench.subject", b"", &payload, i, None).unwrap();
+                        }
+                        s.flush().unwrap().sync().unwrap();
+                    })
+                },
+            );
+        }
     }
     g.finish();
 }
@@ -249,10 +271,13 @@ fn reopen_report(n: u64) {
 }
 
 fn main() {
-    memory_report();
-    reopen_report(1_000_000);
-    if std::env::var_os("WEIR_BENCH_10M").is_some() {
-        reopen_report(10_000_000);
+    // WEIR_BENCH_NO_REPORTS=1 skips the memory and reopen reports.
+    if std::env::var_os("WEIR_BENCH_NO_REPORTS").is_none() {
+        memory_report();
+        reopen_report(1_000_000);
+        if std::env::var_os("WEIR_BENCH_10M").is_some() {
+            reopen_report(10_000_000);
+        }
     }
     let mut c = Criterion::default()
         .configure_from_args()

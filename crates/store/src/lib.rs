@@ -16,6 +16,7 @@ mod file;
 mod limits;
 mod memory;
 mod query;
+mod ranges;
 mod record;
 mod recovery;
 mod segment;
@@ -133,6 +134,18 @@ pub struct CorruptRange {
     pub reason: String,
 }
 
+/// What one `Store::compact` call did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Segments rewritten with only their live records.
+    pub segments: u64,
+    /// File sizes of those segments before and after.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// Another segment is still eligible: call again to continue.
+    pub more: bool,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// A valid snapshot matching the segments was found: no scan was needed.
@@ -198,4 +211,11 @@ pub trait Store: Send + Sync {
     fn subject_state(&self, subject: &[u8]) -> Option<SubjectState>;
     /// Clean shutdown: flush, fsync and (file store) write the snapshot.
     fn close(&mut self) -> Result<(), StoreError>;
+    /// Reclaims space held by deleted messages; bounded work per call (the
+    /// file store rewrites at most one segment, with its own fsyncs, so call
+    /// it off the publish path and again while `more` is set). The memory
+    /// store has nothing to do.
+    fn compact(&mut self) -> Result<CompactReport, StoreError> {
+        Ok(CompactReport::default())
+    }
 }

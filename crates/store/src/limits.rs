@@ -90,6 +90,7 @@ fn sink_all(sink: Sink<'_>) {
         seq: 0,
         subject: bytes::Bytes::new(),
         loc: 0,
+        size: 0,
         was_first: true,
     });
 }

@@ -8,6 +8,9 @@
 //!           | subject | body | crc32c u32        (crc over every preceding byte)
 //! body   := headers ++ payload, or lz4(headers ++ payload) if FLAG_LZ4
 //! ```
+//!
+//! A range tombstone (kind 4, format version 2) uses the same layout with an
+//! 8-byte payload: the last seq of the range.
 
 use bytes::Bytes;
 
@@ -16,6 +19,14 @@ pub(crate) const KIND_MSG: u8 = 1;
 pub(crate) const KIND_TOMBSTONE: u8 = 2;
 /// Every message with a sequence below `seq` is gone (purge / limits).
 pub(crate) const KIND_FIRST_SEQ: u8 = 3;
+/// Every message in `seq..=end` is deleted (`end` is the 8-byte payload).
+/// Written when a segment is retired or compacted, so recovery can tell
+/// sequences deliberately removed from those written but lost. Version 2.
+pub(crate) const KIND_RANGE: u8 = 4;
+const LAST_KIND: u8 = KIND_RANGE;
+/// Encoded size of a range tombstone.
+#[cfg(test)]
+pub(crate) const RANGE_RECORD_BYTES: usize = MIN_RECORD_BYTES + 8;
 
 pub(crate) const FLAG_TTL: u8 = 1;
 pub(crate) const FLAG_LZ4: u8 = 2;
@@ -156,6 +167,28 @@ pub(crate) fn encode_marker(out: &mut Vec<u8>, kind: u8, seq: u64, ts_ns: i64) -
     finish(out, start)
 }
 
+/// Encodes a range tombstone for `from..=to`.
+pub(crate) fn encode_range(out: &mut Vec<u8>, from: u64, to: u64, ts_ns: i64) -> usize {
+    debug_assert!(from <= to);
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.push(KIND_RANGE);
+    out.push(0);
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&from.to_le_bytes());
+    out.extend_from_slice(&ts_ns.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&8u32.to_le_bytes());
+    out.extend_from_slice(&to.to_le_bytes());
+    finish(out, start)
+}
+
+/// The last seq of a validated range tombstone.
+pub(crate) fn range_end(view: &RecordView<'_>) -> u64 {
+    debug_assert_eq!(view.hdr.kind, KIND_RANGE);
+    u64_at(view.body, 0)
+}
+
 fn finish(out: &mut Vec<u8>, start: usize) -> usize {
     let len = out.len() - start + CRC_BYTES;
     out[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
@@ -203,7 +236,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<RecordView<'_>, RecordError> {
     }
     let kind = rec[4];
     let flags = rec[5];
-    if !(KIND_MSG..=KIND_FIRST_SEQ).contains(&kind) || flags & !KNOWN_FLAGS != 0 {
+    if !is_known_kind(kind) || flags & !KNOWN_FLAGS != 0 {
         return Err(RecordError::BadField);
     }
     let mut hdr = RecordHeader {
@@ -235,11 +268,24 @@ pub(crate) fn parse(buf: &[u8]) -> Result<RecordView<'_>, RecordError> {
     {
         return Err(RecordError::BadField);
     }
+    if kind == KIND_RANGE
+        && (flags != 0
+            || hdr.subject_len != 0
+            || hdr.headers_len != 0
+            || body.len() != 8
+            || u64_at(body, 0) < hdr.seq)
+    {
+        return Err(RecordError::BadField);
+    }
     Ok(RecordView {
         hdr,
         subject: &rec[prefix..subject_end],
         body,
     })
+}
+
+pub(crate) fn is_known_kind(kind: u8) -> bool {
+    (KIND_MSG..=LAST_KIND).contains(&kind)
 }
 
 /// The (headers, payload) of a message record, decompressing if needed.
@@ -271,7 +317,13 @@ pub(crate) fn body_parts(
 pub(crate) const FILE_HEADER_BYTES: usize = 32;
 pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"WEIRSEG\0";
 pub(crate) const SNAPSHOT_MAGIC: &[u8; 8] = b"WEIRSNP\0";
-pub(crate) const FORMAT_VERSION: u16 = 1;
+/// Version written into new files. Version 2 added range tombstones; a
+/// version 1 segment is still read (it simply holds none of them).
+pub(crate) const FORMAT_VERSION: u16 = 2;
+/// First version whose segments may hold range tombstones.
+pub(crate) const RANGES_SINCE_VERSION: u16 = 2;
+/// Oldest segment version this build reads.
+pub(crate) const MIN_SEGMENT_VERSION: u16 = 1;
 pub(crate) const KIND_SEGMENT_FILE: u16 = 1;
 pub(crate) const KIND_SNAPSHOT_FILE: u16 = 2;
 
@@ -292,8 +344,21 @@ pub(crate) fn encode_file_header(
     h
 }
 
-/// Returns the first seq, or why the header is unusable.
-pub(crate) fn decode_file_header(buf: &[u8], magic: &[u8; 8], kind: u16) -> Result<u64, String> {
+/// What a valid file header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FileHeader {
+    pub first_seq: u64,
+    pub version: u16,
+}
+
+/// Returns the header, or why it is unusable. Segments of any version from
+/// `MIN_SEGMENT_VERSION` are accepted; a snapshot only of the current one
+/// (an older snapshot is merely stale: recovery scans instead).
+pub(crate) fn decode_file_header(
+    buf: &[u8],
+    magic: &[u8; 8],
+    kind: u16,
+) -> Result<FileHeader, String> {
     if buf.len() < FILE_HEADER_BYTES {
         return Err(format!(
             "file shorter than its {FILE_HEADER_BYTES}-byte header"
@@ -306,16 +371,24 @@ pub(crate) fn decode_file_header(buf: &[u8], magic: &[u8; 8], kind: u16) -> Resu
         return Err("header checksum mismatch".into());
     }
     let version = u16_at(buf, 8);
-    if version != FORMAT_VERSION {
+    let oldest = if kind == KIND_SEGMENT_FILE {
+        MIN_SEGMENT_VERSION
+    } else {
+        FORMAT_VERSION
+    };
+    if !(oldest..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "unsupported format version {version} (this build reads {FORMAT_VERSION})"
+            "unsupported format version {version} (this build reads {oldest}..={FORMAT_VERSION})"
         ));
     }
     let k = u16_at(buf, 10);
     if k != kind {
         return Err(format!("file kind {k}, expected {kind}"));
     }
-    Ok(u64_at(buf, 16))
+    Ok(FileHeader {
+        first_seq: u64_at(buf, 16),
+        version,
+    })
 }
 
 #[cfg(test)]
@@ -361,6 +434,41 @@ mod tests {
             c[i] ^= 0x10;
             assert!(parse(&c).is_err(), "flip at {i} undetected");
         }
+    }
+
+    #[test]
+    fn range_roundtrip_and_validation() {
+        let mut out = Vec::new();
+        let len = encode_range(&mut out, 10, 20, 7);
+        assert_eq!((len, out.len()), (RANGE_RECORD_BYTES, RANGE_RECORD_BYTES));
+        let v = parse(&out).unwrap();
+        assert_eq!((v.hdr.kind, v.hdr.seq, range_end(&v)), (KIND_RANGE, 10, 20));
+        // A range whose end precedes its start is malformed even if sealed.
+        let mut bad = Vec::new();
+        encode_range(&mut bad, 10, 10, 7);
+        bad[32..40].copy_from_slice(&9u64.to_le_bytes());
+        let end = bad.len() - CRC_BYTES;
+        let crc = crc32c::crc32c(&bad[..end]);
+        bad[end..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(parse(&bad).err(), Some(RecordError::BadField));
+    }
+
+    #[test]
+    fn headers_of_both_versions_are_read() {
+        let h = encode_file_header(SEGMENT_MAGIC, KIND_SEGMENT_FILE, 5);
+        let d = decode_file_header(&h, SEGMENT_MAGIC, KIND_SEGMENT_FILE).unwrap();
+        assert_eq!((d.first_seq, d.version), (5, FORMAT_VERSION));
+        let mut v1 = h;
+        v1[8..10].copy_from_slice(&1u16.to_le_bytes());
+        let crc = crc32c::crc32c(&v1[..28]);
+        v1[28..].copy_from_slice(&crc.to_le_bytes());
+        let d = decode_file_header(&v1, SEGMENT_MAGIC, KIND_SEGMENT_FILE).unwrap();
+        assert_eq!(d.version, 1);
+        let mut v3 = h;
+        v3[8..10].copy_from_slice(&3u16.to_le_bytes());
+        let crc = crc32c::crc32c(&v3[..28]);
+        v3[28..].copy_from_slice(&crc.to_le_bytes());
+        assert!(decode_file_header(&v3, SEGMENT_MAGIC, KIND_SEGMENT_FILE).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::error::IoContext;
 use crate::record::{
-    self, encode_file_header, FILE_HEADER_BYTES, KIND_SEGMENT_FILE, SEGMENT_MAGIC,
+    self, encode_file_header, FILE_HEADER_BYTES, FORMAT_VERSION, KIND_SEGMENT_FILE, SEGMENT_MAGIC,
 };
 use crate::StoreError;
 use std::fs::{File, OpenOptions};
@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub(crate) const SEGMENT_EXT: &str = "blk";
+/// `<segment name>` + this: a compacted copy being written; renamed over
+/// the segment once complete and synced.
+pub(crate) const COMPACT_SUFFIX: &str = ".compact";
 
 pub(crate) fn segment_name(first_seq: u64) -> String {
     format!("{first_seq:020}.{SEGMENT_EXT}")
@@ -29,19 +32,38 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
 
 pub(crate) struct Segment {
     pub first_seq: u64,
+    /// Format version of the file header (range tombstones need 2).
+    pub version: u16,
     pub path: PathBuf,
     pub file: Arc<File>,
-    /// Bytes already handed to the OS.
+    /// Bytes already handed to the OS: the logical end of the file's records.
     pub written_bytes: u64,
+    /// Size of the file on disk: beyond `written_bytes` only while the
+    /// active segment is preallocated (zeros, which read as end of log).
+    pub allocated: u64,
+    /// Preallocation step (0 = none); set on the active segment only.
+    pub prealloc_step: u64,
     /// Encoded records not yet written (active segment only).
     pub pending: Vec<u8>,
     /// Live messages stored in this segment.
     pub live: u64,
+    /// Accounted size (`msg_size`) of the live messages, and of every
+    /// message record in the file (live or not): their ratio estimates the
+    /// share of the file that compaction would keep.
+    pub live_size: u64,
+    pub total_size: u64,
     /// Seqs whose tombstone records live in this segment (carried to the
     /// active segment if this one is removed while they still matter).
     pub tombstones: Vec<u64>,
+    /// Range tombstones (inclusive) whose records live in this segment.
+    pub ranges: Vec<(u64, u64)>,
     /// Written (or rewritten) since the last flush: needs fdatasync.
     pub dirty: bool,
+    /// Compaction was declined at this live count (no worthwhile gain, or a
+    /// record failed to read); not retried until more of it is deleted.
+    pub compact_skip_live: Option<u64>,
+    /// Recovery found damage here: kept as evidence, never compacted.
+    pub damaged: bool,
 }
 
 impl Segment {
@@ -61,34 +83,80 @@ impl Segment {
             first_seq,
         ));
         Ok(Segment {
-            first_seq,
-            path,
-            file: Arc::new(file),
-            written_bytes: 0,
-            pending,
-            live: 0,
-            tombstones: Vec::new(),
             dirty: true,
+            pending,
+            ..Segment::with_file(path, file, first_seq, FORMAT_VERSION, 0)
         })
     }
 
     /// Opens an existing segment whose valid data ends at `len_bytes`.
-    pub fn open(path: PathBuf, first_seq: u64, len_bytes: u64) -> Result<Segment, StoreError> {
+    pub fn open(
+        path: PathBuf,
+        first_seq: u64,
+        version: u16,
+        len_bytes: u64,
+    ) -> Result<Segment, StoreError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .ctx(&path)?;
-        Ok(Segment {
+        Ok(Segment::with_file(
+            path, file, first_seq, version, len_bytes,
+        ))
+    }
+
+    pub fn with_file(
+        path: PathBuf,
+        file: File,
+        first_seq: u64,
+        version: u16,
+        len_bytes: u64,
+    ) -> Segment {
+        Segment {
             first_seq,
+            version,
             path,
             file: Arc::new(file),
             written_bytes: len_bytes,
+            allocated: len_bytes,
+            prealloc_step: 0,
             pending: Vec::new(),
             live: 0,
+            live_size: 0,
+            total_size: 0,
             tombstones: Vec::new(),
+            ranges: Vec::new(),
             dirty: false,
-        })
+            compact_skip_live: None,
+            damaged: false,
+        }
+    }
+
+    /// Empties the file and starts it over with a current-version header
+    /// (buffered): for a segment that holds no records.
+    pub fn reinit(&mut self) -> Result<(), StoreError> {
+        self.file.set_len(0).ctx(&self.path)?;
+        self.written_bytes = 0;
+        self.allocated = 0;
+        self.pending.clear();
+        self.pending.extend_from_slice(&encode_file_header(
+            SEGMENT_MAGIC,
+            KIND_SEGMENT_FILE,
+            self.first_seq,
+        ));
+        self.version = FORMAT_VERSION;
+        self.tombstones.clear();
+        self.ranges.clear();
+        self.total_size = 0;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Seqs this segment's messages may have: `first_seq..end` where `end`
+    /// is the next segment's first seq.
+    pub fn holds(&self, seq: u64, end: u64) -> bool {
+        seq >= self.first_seq && seq < end
     }
 
     pub fn len_bytes(&self) -> u64 {
@@ -106,17 +174,51 @@ impl Segment {
         at
     }
 
-    /// Hands `pending` to the OS (no fsync).
+    /// Hands `pending` to the OS (no fsync), preallocating ahead of it.
     pub fn write_out(&mut self) -> Result<(), StoreError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let end = self.written_bytes + self.pending.len() as u64;
+        if self.prealloc_step > 0 && end > self.allocated {
+            self.preallocate(end);
+        }
         self.file
             .write_all_at(&self.pending, self.written_bytes)
             .ctx(&self.path)?;
-        self.written_bytes += self.pending.len() as u64;
+        self.written_bytes = end;
+        self.allocated = self.allocated.max(end);
         self.pending.clear();
         self.dirty = true;
+        Ok(())
+    }
+
+    /// Extends the file with zeros to the next step past `end`, so later
+    /// fdatasyncs overwrite allocated blocks instead of growing the file (no
+    /// size or allocation metadata to commit each time). Best effort: on any
+    /// error the segment just stops preallocating; writes surface real errors.
+    fn preallocate(&mut self, end: u64) {
+        let step = self.prealloc_step;
+        let target = end.div_ceil(step) * step;
+        match fallocate(&self.file, self.allocated, target - self.allocated) {
+            Ok(()) => self.allocated = target,
+            Err(e) => {
+                tracing::debug!(segment = %self.path.display(), error = %e, "preallocation off for this segment");
+                self.prealloc_step = 0;
+            }
+        }
+    }
+
+    /// Cuts a preallocated tail off (when the segment is sealed or the store
+    /// closes), so the file ends at its last record again.
+    pub fn trim(&mut self) -> Result<(), StoreError> {
+        self.prealloc_step = 0;
+        self.write_out()?;
+        if self.allocated > self.written_bytes {
+            self.file.set_len(self.written_bytes).ctx(&self.path)?;
+            self.allocated = self.written_bytes;
+            self.dirty = true;
+        }
         Ok(())
     }
 
@@ -169,4 +271,29 @@ impl Segment {
             reason: reason.to_string(),
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn fallocate(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Err(std::io::ErrorKind::InvalidInput.into());
+    };
+    // SAFETY: fallocate(2) takes an open descriptor (borrowed from `file`,
+    // alive for the call) and plain integers; no memory is shared.
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), PREALLOC_MODE, offset, len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// 0: extend the file size too (writes then change no size metadata).
+#[cfg(target_os = "linux")]
+const PREALLOC_MODE: libc::c_int = 0;
+
+#[cfg(not(target_os = "linux"))]
+fn fallocate(_file: &File, _offset: u64, _len: u64) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }

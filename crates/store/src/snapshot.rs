@@ -6,11 +6,15 @@
 //!
 //! ```text
 //! header (32 B, kind 2) | first_seq u64 | last_seq u64 | last_ts_ns i64 | marker_seq u64
-//! | limits 4 x i64 | n_segments u32 | n x (first_seq u64, len u64, n_tomb u32, n_tomb x u64)
+//! | limits 4 x i64 | n_segments u32 | n x segment
 //! | n_subjects u32 | n x (id u32, len u16, name) | n_slots u64 | n x (subj u32, size u32, loc u32)
 //! | n_ttl u64 | n x (at_ns i64, seq u64) | n_never u64 | n x u64
 //! | lost u8 [bytes u64, n u64, n x u64] | crc32c u32
+//! segment := first_seq u64 | len u64 | total_size u64 | flags u8 (bit0 damaged)
+//!            | n_tomb u32 | n_tomb x u64
+//!            | n_ranges u32 | n_ranges x (from u64, to u64)
 //! ```
+//! Version 2; a version 1 snapshot is stale (recovery scans instead).
 
 use crate::error::IoContext;
 use crate::file::FileStore;
@@ -59,9 +63,16 @@ pub(crate) fn write(store: &FileStore) -> Result<(), StoreError> {
         debug_assert!(s.pending.is_empty(), "flushed before the snapshot");
         put64(&mut b, s.first_seq);
         put64(&mut b, s.len_bytes());
+        put64(&mut b, s.total_size);
+        b.push(u8::from(s.damaged));
         put32(&mut b, s.tombstones.len() as u32);
         for &t in &s.tombstones {
             put64(&mut b, t);
+        }
+        put32(&mut b, s.ranges.len() as u32);
+        for &(a, z) in &s.ranges {
+            put64(&mut b, a);
+            put64(&mut b, z);
         }
     }
     put32(&mut b, table.subjects.len() as u32);
@@ -202,7 +213,7 @@ pub(crate) fn load(dir: &Path, files: &[(u64, PathBuf, u64)]) -> Result<Recovere
     for _ in 0..4 {
         c.u64()?; // limits: informational; the opener's config applies
     }
-    let n_seg = c.count(false, 20)?;
+    let n_seg = c.count(false, 33)?;
     if n_seg != files.len() {
         return Err(format!(
             "snapshot lists {n_seg} segments, found {}",
@@ -219,23 +230,43 @@ pub(crate) fn load(dir: &Path, files: &[(u64, PathBuf, u64)]) -> Result<Recovere
                 path.display()
             ));
         }
+        let total_size = c.u64()?;
+        let flags = c.take(1)?[0];
+        if flags > 1 {
+            return Err(format!("unknown segment flags {flags:#x}"));
+        }
         let n_tomb = c.count(false, 8)?;
         let mut tombstones = Vec::with_capacity(n_tomb);
         for _ in 0..n_tomb {
             tombstones.push(c.u64()?);
         }
-        let mut seg = Segment::open(path.clone(), s_first, s_len).map_err(|e| e.to_string())?;
+        let n_ranges = c.count(false, 16)?;
+        let mut ranges = Vec::with_capacity(n_ranges);
+        for _ in 0..n_ranges {
+            let (a, z) = (c.u64()?, c.u64()?);
+            if a > z {
+                return Err(format!("bad range {a}..={z}"));
+            }
+            ranges.push((a, z));
+        }
+        let mut seg = Segment::open(path.clone(), s_first, record::FORMAT_VERSION, s_len)
+            .map_err(|e| e.to_string())?;
         // Cheap check that the file still is what the snapshot describes.
         let mut hdr = [0u8; FILE_HEADER_BYTES];
         seg.read_at(0, &mut hdr).map_err(|e| e.to_string())?;
-        let hdr_first = record::decode_file_header(&hdr, SEGMENT_MAGIC, KIND_SEGMENT_FILE)?;
-        if hdr_first != s_first {
+        let h = record::decode_file_header(&hdr, SEGMENT_MAGIC, KIND_SEGMENT_FILE)?;
+        if h.first_seq != s_first {
             return Err(format!(
-                "segment {} header names first seq {hdr_first}",
-                path.display()
+                "segment {} header names first seq {}",
+                path.display(),
+                h.first_seq
             ));
         }
+        seg.version = h.version;
         seg.tombstones = tombstones;
+        seg.ranges = ranges;
+        seg.total_size = total_size;
+        seg.damaged = flags & 1 != 0;
         segments.push(seg);
     }
     let mut table = Table::new(first_seq);

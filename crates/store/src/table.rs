@@ -33,6 +33,8 @@ pub(crate) struct Removed {
     pub seq: u64,
     pub subject: Bytes,
     pub loc: u32,
+    /// Accounted size (`msg_size`) of the message.
+    pub size: u32,
     /// It was the stream's first message: later `first_seq` covers it, so
     /// the file store needs no tombstone for it.
     pub was_first: bool,
@@ -160,9 +162,28 @@ impl Table {
             seq,
             subject,
             loc: slot.loc,
+            size: slot.size,
             was_first: idx == 0,
         });
         true
+    }
+
+    /// Removes every message in `from..=to` (seqs outside the table are
+    /// ignored, so a range may describe sequences not yet seen).
+    pub fn remove_range(&mut self, from: u64, to: u64, sink: Sink<'_>) {
+        let mut seq = from.max(self.first_seq);
+        while let Some(s) = self.next_where(seq, to, |_| true) {
+            self.remove(s, sink);
+            seq = s + 1;
+        }
+    }
+
+    /// Points live message `seq` at a new location (after compaction).
+    pub fn set_loc(&mut self, seq: u64, loc: u32) {
+        if self.slot(seq).is_some() {
+            let idx = (seq - self.first_seq) as usize;
+            self.slots[idx].loc = loc;
+        }
     }
 
     /// Removes every message with seq < `seq`. Beyond the end, the stream

@@ -662,6 +662,41 @@ fn pending_and_multi_last<F: Factory>(f: &mut F) {
     assert_eq!(s.last_seqs_per_subject(&[b"b.*"], u64::MAX), vec![3, 5]);
 }
 
+/// Compaction never changes what a store serves (the memory store has
+/// nothing to compact; the file store rewrites mostly-deleted segments).
+fn compact_keeps_contents<F: Factory>(f: &mut F) {
+    let mut s = f.create(lim(), 1);
+    let payload = "c".repeat(200);
+    for i in 0..600u64 {
+        let subj = format!("k.{}", i % 5);
+        s.append(subj.as_bytes(), b"", payload.as_bytes(), i as i64, None)
+            .unwrap();
+    }
+    // Three of every four deleted in the older two thirds.
+    for q in (1..=400u64).filter(|q| q % 4 != 0) {
+        assert!(s.delete(q, q % 7 == 0).unwrap());
+    }
+    sync(&mut s);
+    let before = (dump(&s), s.deleted(), s.subjects(b">"));
+    let mut calls = 0;
+    loop {
+        let r = s.compact().unwrap();
+        assert!(r.bytes_after <= r.bytes_before, "{r:?}");
+        assert_eq!((dump(&s), s.deleted(), s.subjects(b">")), before);
+        calls += 1;
+        if !r.more {
+            break;
+        }
+        assert!(calls < 1000, "compaction does not converge");
+    }
+    assert_eq!(s.compact().unwrap().segments, 0, "nothing left to do");
+    // Still writable and deletable after compaction.
+    let q = put(&mut s, "k.new", "after");
+    assert!(s.delete(8, true).unwrap());
+    assert_eq!(s.get(q).unwrap().unwrap().payload, &b"after"[..]);
+    restart_same(f, s);
+}
+
 macro_rules! suite {
     ($name:ident, $factory:expr) => {
         mod $name {
@@ -726,6 +761,10 @@ macro_rules! suite {
             fn pending_and_multi_last() {
                 super::pending_and_multi_last(&mut $factory)
             }
+            #[test]
+            fn compact_keeps_contents() {
+                super::compact_keeps_contents(&mut $factory)
+            }
         }
     };
 }
@@ -734,6 +773,10 @@ suite!(memory, MemFactory);
 suite!(file, FileFactory::new(4096, false));
 suite!(file_lz4, FileFactory::new(4096, true));
 suite!(file_big_blocks, FileFactory::new(8 << 20, false));
+suite!(
+    file_prealloc,
+    FileFactory::new(8192, false).preallocated(4096)
+);
 
 #[test]
 fn stores_and_batches_cross_threads() {

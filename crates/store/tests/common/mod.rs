@@ -28,6 +28,7 @@ pub struct FileFactory {
     pub n: usize,
     pub block_size_bytes: u64,
     pub compression: bool,
+    pub preallocate_bytes: u64,
     pub current: Option<PathBuf>,
 }
 
@@ -38,8 +39,13 @@ impl FileFactory {
             n: 0,
             block_size_bytes,
             compression,
+            preallocate_bytes: 0,
             current: None,
         }
+    }
+    pub fn preallocated(mut self, bytes: u64) -> Self {
+        self.preallocate_bytes = bytes;
+        self
     }
     pub fn cfg(&self, limits: StoreLimits, first_seq: u64) -> FileStoreConfig {
         FileStoreConfig {
@@ -47,6 +53,8 @@ impl FileFactory {
             compression: self.compression,
             limits,
             first_seq,
+            preallocate_bytes: self.preallocate_bytes,
+            ..Default::default()
         }
     }
 }

@@ -1,25 +1,31 @@
 //! The file store: segments of checksummed records, the shared `Table` as
-//! the in-memory index, tombstones and first-seq markers for removals, and a
-//! snapshot written at clean shutdown. See docs/storage-format.md.
+//! the in-memory index, tombstones, range tombstones and first-seq markers
+//! for removals, compaction, and a snapshot written at clean shutdown. See
+//! docs/storage-format.md.
+
+mod compact;
+mod open;
+mod retire;
+
+pub use open::open_file_store;
 
 use crate::error::IoContext;
 use crate::limits;
 use crate::memory::validate;
 use crate::query::{last_seq_for, next_matching_seq, state_of, subjects_of};
 use crate::record::{self, KIND_FIRST_SEQ, KIND_MSG, KIND_TOMBSTONE};
-use crate::recovery::{self, Recovered};
-use crate::segment::{parse_segment_name, Segment};
+use crate::recovery::Recovered;
+use crate::segment::Segment;
 use crate::snapshot;
 use crate::table::{Removed, Table};
 use crate::{
-    msg_size, ExpiredMsg, LostData, PurgeRequest, RecoveryReport, StorageKind, Store, StoreError,
+    msg_size, CompactReport, ExpiredMsg, LostData, PurgeRequest, StorageKind, Store, StoreError,
     StoreLimits, StoredMsg, StreamState, SubjectState, SyncBatch,
 };
 use bytes::Bytes;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 #[derive(Clone, Debug)]
 pub struct FileStoreConfig {
@@ -30,6 +36,15 @@ pub struct FileStoreConfig {
     pub limits: StoreLimits,
     /// Sequence of the first message of a new stream (ignored on reopen).
     pub first_seq: u64,
+    /// `compact` rewrites a sealed segment once less than this percentage of
+    /// its message bytes is live (default 50; 0 disables compaction).
+    pub compact_live_percent: u8,
+    /// Grow the active segment file in steps of this many zero bytes ahead
+    /// of its records, so each fdatasync need not commit a new file size
+    /// (0 = off; capped at `block_size_bytes`). The tail is cut off when the
+    /// segment is sealed or the store closes; after a crash the zeros read
+    /// as end of log.
+    pub preallocate_bytes: u64,
 }
 
 impl Default for FileStoreConfig {
@@ -39,6 +54,8 @@ impl Default for FileStoreConfig {
             compression: false,
             limits: StoreLimits::default(),
             first_seq: 1,
+            compact_live_percent: 50,
+            preallocate_bytes: 0,
         }
     }
 }
@@ -75,104 +92,26 @@ fn seg_index(segments: &[Segment], seq: u64) -> usize {
         .saturating_sub(1)
 }
 
-/// Lists `*.blk` segment files sorted by first seq, with their lengths.
-pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf, u64)>, StoreError> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).ctx(dir)? {
-        let entry = entry.ctx(dir)?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(first) = parse_segment_name(name) {
-            let len = entry.metadata().ctx(&entry.path())?.len();
-            out.push((first, entry.path(), len));
-        } else if name.ends_with(".blk") {
-            return Err(StoreError::Inconsistent {
-                path: entry.path(),
-                reason: "segment file name is not <20-digit first seq>.blk".into(),
-            });
-        }
-    }
-    out.sort_by_key(|s| s.0);
-    Ok(out)
-}
-
-/// Opens (or creates) the file store in `dir`. A clean snapshot is used when
-/// it matches the segments; otherwise every segment is scanned.
-pub fn open_file_store(
-    dir: &Path,
-    cfg: FileStoreConfig,
-) -> Result<(FileStore, RecoveryReport), StoreError> {
-    let started = Instant::now();
-    if !(MIN_BLOCK_BYTES..=MAX_BLOCK_BYTES).contains(&cfg.block_size_bytes) {
-        return Err(StoreError::InvalidArgument(format!(
-            "block_size_bytes {} outside {MIN_BLOCK_BYTES}..={MAX_BLOCK_BYTES}",
-            cfg.block_size_bytes
-        )));
-    }
-    std::fs::create_dir_all(dir).ctx(dir)?;
-    let dir_file = Arc::new(File::open(dir).ctx(dir)?);
-    let files = list_segments(dir)?;
-    let mut report = RecoveryReport::default();
-    let loaded = if files.is_empty() {
-        None
-    } else {
-        match snapshot::load(dir, &files) {
-            Ok(r) => Some(r),
-            Err(reason) => {
-                tracing::info!(dir = %dir.display(), %reason, "no usable snapshot; scanning segments");
-                None
-            }
-        }
-    };
-    let recovered = match loaded {
-        Some(r) => {
-            report.clean_shutdown = true;
-            r
-        }
-        None if files.is_empty() => Recovered {
-            table: Table::new(cfg.first_seq),
-            segments: Vec::new(),
-            marker_seq: cfg.first_seq.max(1),
-            lost: None,
-        },
-        None => recovery::scan(&files, &mut report)?,
-    };
-    // From here on the segments will change: a snapshot left behind would
-    // describe a past state, so it goes before anything is written.
-    snapshot::remove(dir, &dir_file)?;
-    let mut store = FileStore {
-        dir: dir.to_path_buf(),
-        dir_file,
-        limits: cfg.limits,
-        cfg,
-        table: recovered.table,
-        segments: recovered.segments,
-        marker_seq: recovered.marker_seq,
-        first_ts_ns: 0,
-        interior: Vec::new(),
-        unlink: Vec::new(),
-        dir_dirty: false,
-        lost: recovered.lost,
-        scratch: Vec::with_capacity(4096),
-        closed: false,
-    };
-    if store.segments.is_empty() {
-        let first = store.table.last_seq + 1;
-        store.segments.push(Segment::create(&store.dir, first)?);
-        store.dir_dirty = true;
-    }
-    store.recount_live();
-    let limits = store.limits;
-    store.set_limits(limits)?;
-    store.retire_dead();
-    store.refresh_first_ts();
-    #[cfg(debug_assertions)]
-    store.table.check_invariants();
-    report.elapsed = started.elapsed();
-    Ok((store, report))
-}
-
 impl FileStore {
+    fn new(dir: &Path, dir_file: Arc<File>, cfg: FileStoreConfig, r: Recovered) -> FileStore {
+        FileStore {
+            dir: dir.to_path_buf(),
+            dir_file,
+            limits: cfg.limits,
+            cfg,
+            table: r.table,
+            segments: r.segments,
+            marker_seq: r.marker_seq,
+            first_ts_ns: 0,
+            interior: Vec::new(),
+            unlink: Vec::new(),
+            dir_dirty: false,
+            lost: r.lost,
+            scratch: Vec::with_capacity(4096),
+            closed: false,
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -197,6 +136,17 @@ impl FileStore {
             return Err(StoreError::Closed);
         }
         Ok(())
+    }
+
+    /// Creates segment `first` as the new active one (not yet in `segments`).
+    fn create_segment(&self, first: u64) -> Result<Segment, StoreError> {
+        let mut seg = Segment::create(&self.dir, first)?;
+        seg.prealloc_step = self.prealloc_step();
+        Ok(seg)
+    }
+
+    fn prealloc_step(&self) -> u64 {
+        self.cfg.preallocate_bytes.min(self.cfg.block_size_bytes)
     }
 
     fn active(&mut self) -> &mut Segment {
@@ -227,10 +177,11 @@ impl FileStore {
         Ok(())
     }
 
-    /// Per-segment live counts from the table (after recovery).
+    /// Per-segment live counts and sizes from the table (after recovery).
     fn recount_live(&mut self) {
         for s in &mut self.segments {
             s.live = 0;
+            s.live_size = 0;
         }
         let first = self.table.first_seq;
         let mut i = 0;
@@ -243,6 +194,12 @@ impl FileStore {
                 i += 1;
             }
             self.segments[i].live += 1;
+            self.segments[i].live_size += u64::from(slot.size);
+        }
+        for s in &mut self.segments {
+            // Never below the live part, whatever the source: the ratio the
+            // compaction policy uses stays within 0..=1.
+            s.total_size = s.total_size.max(s.live_size);
         }
     }
 
@@ -268,46 +225,6 @@ impl FileStore {
         if self.table.msgs < 4096 {
             self.table.check_invariants();
         }
-        Ok(())
-    }
-
-    /// Retires every sealed segment with no live messages.
-    fn retire_dead(&mut self) {
-        let mut i = self.segments.len().saturating_sub(1);
-        while i > 0 {
-            i -= 1;
-            if self.segments[i].live == 0 {
-                if let Err(e) = self.retire(i) {
-                    tracing::warn!(error = %e, "could not retire segment; it stays until the next attempt");
-                }
-            }
-        }
-    }
-
-    /// Drops sealed segment `i`. Its tombstones that still matter are
-    /// re-written to the active segment, plus a fresh first-seq marker; the
-    /// file is unlinked by the next `SyncBatch::sync`, after those are durable.
-    fn retire(&mut self, i: usize) -> Result<(), StoreError> {
-        debug_assert!(
-            i + 1 < self.segments.len(),
-            "the active segment is never retired"
-        );
-        debug_assert_eq!(self.segments[i].live, 0);
-        let end = self.segments[i + 1].first_seq;
-        let seg = self.segments.remove(i);
-        for &t in &seg.tombstones {
-            let in_retired = t >= seg.first_seq && t < end;
-            let still_deleted = t >= self.table.first_seq
-                && t <= self.table.last_seq
-                && self.table.slot(t).is_none();
-            if !in_retired && still_deleted {
-                self.write_marker(KIND_TOMBSTONE, t)?;
-            }
-        }
-        let first = self.table.first_seq;
-        self.write_marker(KIND_FIRST_SEQ, first)?;
-        self.unlink.push(seg.path);
-        self.dir_dirty = true;
         Ok(())
     }
 
@@ -378,12 +295,14 @@ fn removal_sink<'a>(
             // Everything went at once.
             for s in segments.iter_mut() {
                 s.live = 0;
+                s.live_size = 0;
             }
             return;
         }
         let i = seg_index(segments, r.seq);
         debug_assert!(segments[i].live > 0);
         segments[i].live = segments[i].live.saturating_sub(1);
+        segments[i].live_size = segments[i].live_size.saturating_sub(u64::from(r.size));
         if !r.was_first {
             interior.push(r.seq);
         }
@@ -418,19 +337,27 @@ impl Store for FileStore {
             self.cfg.compression,
         ) as u64;
         let active = self.segments.len() - 1;
+        // A segment holding no message yet (only markers) is not sealed: the
+        // new one would need its name.
         if self.segments[active].has_records()
+            && self.segments[active].first_seq < seq
             && self.segments[active].len_bytes() + rec_len > self.cfg.block_size_bytes
         {
-            self.segments[active].write_out()?;
-            // Sealed: it is never appended to again, so free its write buffer.
+            // Sealed: it is never appended to again, so it ends at its last
+            // record and its write buffer goes.
+            self.segments[active].trim()?;
             self.segments[active].pending = Vec::new();
-            self.segments.push(Segment::create(&self.dir, seq)?);
+            let next = self.create_segment(seq)?;
+            self.segments.push(next);
             self.dir_dirty = true;
         }
         let offset = self.write_scratch()?;
         debug_assert!(offset <= u64::from(u32::MAX));
-        self.active().live += 1;
         let size = msg_size(subject.len(), headers.len(), payload.len()) as u32;
+        let seg = self.active();
+        seg.live += 1;
+        seg.live_size += u64::from(size);
+        seg.total_size += u64::from(size);
         self.table
             .push(seq, subject, size, offset as u32, ts_ns, ttl_ns);
         {
@@ -515,7 +442,7 @@ impl Store for FileStore {
         self.check_open()?;
         // Timestamps are read from the segments while removals are noted;
         // segment bookkeeping is applied afterwards.
-        let mut removed: Vec<(u64, bool)> = Vec::new();
+        let mut removed: Vec<(u64, bool, u32)> = Vec::new();
         let out = {
             let segments = &self.segments;
             let mut ts_of = |t: &Table, seq: u64| -> Result<i64, StoreError> {
@@ -527,16 +454,17 @@ impl Store for FileStore {
                 seg.read_at(u64::from(slot.loc), &mut hdr)?;
                 Ok(record::u64_at(&hdr, 16) as i64)
             };
-            let mut sink = |r: Removed| removed.push((r.seq, r.was_first));
+            let mut sink = |r: Removed| removed.push((r.seq, r.was_first, r.size));
             limits::expire(&mut self.table, &self.limits, now_ns, &mut ts_of, &mut sink)?
         };
         {
             let mut sink = removal_sink(&mut self.segments, &mut self.interior);
-            for (seq, was_first) in removed {
+            for (seq, was_first, size) in removed {
                 sink(Removed {
                     seq,
                     subject: Bytes::new(),
                     loc: 0,
+                    size,
                     was_first,
                 });
             }
@@ -588,11 +516,18 @@ impl Store for FileStore {
         self.table.subject_state(subject)
     }
 
+    fn compact(&mut self) -> Result<CompactReport, StoreError> {
+        self.compact_one()
+    }
+
     fn close(&mut self) -> Result<(), StoreError> {
         if self.closed {
             return Ok(());
         }
-        let batch = self.flush()?;
+        let mut batch = self.flush()?;
+        // The snapshot records file lengths: they must end at the last record.
+        self.active().trim()?;
+        batch.merge(self.flush()?);
         batch.sync().ctx(&self.dir)?;
         snapshot::write(self)?;
         self.closed = true;
