@@ -354,6 +354,18 @@ impl StreamWriter {
             .expire(now, i64::try_from(window.as_nanos()).unwrap_or(i64::MAX));
         let marker_ttl = self.settings.read().marker_ttl;
         let mut store = self.store.write();
+        // One mostly-deleted segment rewritten per tick at most, off the publish path.
+        match store.compact() {
+            Ok(report) if report.segments > 0 => tracing::debug!(
+                stream = %self.settings.read().rules.stream,
+                "compacted {} segment(s): {} -> {} bytes",
+                report.segments,
+                report.bytes_before,
+                report.bytes_after
+            ),
+            Ok(_) => {}
+            Err(err) => tracing::error!("compacting the stream failed: {err}"),
+        }
         let expired = match store.expire(now) {
             Ok(expired) => expired,
             Err(err) => {
