@@ -361,3 +361,34 @@ async fn dead_letters_after_max_deliver_and_term() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_consumer_limits_cannot_undercut_existing_consumers() {
+    // 2.10+: not checked against the 2.9.10 reference (it has no consumer_limits).
+    if common::target() == Target::Reference {
+        return;
+    }
+    let (server, _store) = server().await;
+    let c = connect(&server.url()).await;
+    create_stream(&c, json!({"name": "L", "subjects": ["l"]})).await;
+    pull_consumer(&c, "L", durable("big")).await;
+    let v = api(
+        &c,
+        "$JS.API.STREAM.UPDATE.L",
+        json!({"name": "L", "subjects": ["l"], "consumer_limits": {"max_ack_pending": 10}})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(v["error"]["err_code"], 10052, "{v}");
+    let v = api_ok(
+        &c,
+        "$JS.API.STREAM.UPDATE.L",
+        json!({"name": "L", "subjects": ["l"], "consumer_limits": {"max_ack_pending": 5000}})
+            .to_string(),
+    )
+    .await;
+    assert_eq!(
+        v["config"]["consumer_limits"]["max_ack_pending"], 5000,
+        "{v}"
+    );
+}

@@ -86,6 +86,8 @@ pub struct JetStream {
     /// `<store_dir>/jetstream/$G/streams`.
     streams_dir: PathBuf,
     pub limits: ServerLimits,
+    /// Server-wide consumer limits (`jetstream { limits { max_request_batch, max_ack_pending } }`).
+    pub consumer_limits: weir_jsapi::ConsumerLimits,
     sync: SyncPolicy,
     pub streams: RwLock<BTreeMap<String, Arc<StreamEntry>>>,
     /// Serializes operations that change the set of streams or their configs.
@@ -165,6 +167,17 @@ impl JetStream {
                 server_version: NATS_COMPAT_VERSION.to_string(),
                 api_level: API_LEVEL,
                 ..ServerLimits::default()
+            },
+            consumer_limits: weir_jsapi::ConsumerLimits {
+                server_max_ack_pending: opts
+                    .jetstream_limits
+                    .max_ack_pending
+                    .map_or(0, |n| n.min(i64::MAX as u64) as i64),
+                server_max_request_batch: opts
+                    .jetstream_limits
+                    .max_request_batch
+                    .map_or(0, |n| n.min(i64::MAX as u64) as i64),
+                ..weir_jsapi::ConsumerLimits::default()
             },
             sync: opts.sync,
             streams: RwLock::new(BTreeMap::new()),

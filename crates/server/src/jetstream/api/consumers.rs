@@ -36,7 +36,11 @@ impl JsApi {
         let entry = self.js.get(parsed.stream).ok_or(JsError::StreamNotFound)?;
         let action = request.action;
         let stream_config = entry.config.read().clone();
-        let limits = ConsumerLimits::from_server(&self.js.limits);
+        let limits = ConsumerLimits {
+            server_max_ack_pending: self.js.consumer_limits.server_max_ack_pending,
+            server_max_request_batch: self.js.consumer_limits.server_max_request_batch,
+            ..ConsumerLimits::from_server(&self.js.limits)
+        };
         let config = jsapi::prepare_consumer_create_with(&stream_config, request, parsed, &limits)?;
         let _admin = self.js.admin.lock().await;
         let name = match config.consumer_name() {

@@ -185,6 +185,7 @@ impl JsApi {
         let entry = self.stream(name)?;
         let old = entry.config.read().clone();
         let config = jsapi::apply_stream_update(&old, &request.config, &self.js.limits)?;
+        check_consumers_within_limits(&entry, &config.consumer_limits)?;
         if self.overlaps_other(name, &config.subjects) {
             return Err(JsError::StreamSubjectOverlap);
         }
@@ -359,4 +360,25 @@ pub fn lookup(entry: &StreamEntry, request: &MsgGetRequest) -> Result<Option<Sto
         store.get(request.seq)
     };
     found.map_err(|e| JsError::StreamGeneralError { err: e.to_string() })
+}
+
+/// New stream `consumer_limits` must not be exceeded by an existing consumer.
+fn check_consumers_within_limits(
+    entry: &StreamEntry,
+    limits: &jsapi::StreamConsumerLimits,
+) -> Result<()> {
+    for consumer in entry.consumers.all() {
+        let cfg = consumer.config.read();
+        let over_ack_pending =
+            limits.max_ack_pending > 0 && cfg.max_ack_pending > limits.max_ack_pending;
+        let over_inactive =
+            limits.inactive_threshold > 0 && cfg.inactive_threshold > limits.inactive_threshold;
+        if over_ack_pending || over_inactive {
+            return Err(JsError::invalid_config(format!(
+                "consumer {:?} exceeds the new consumer limits",
+                consumer.name
+            )));
+        }
+    }
+    Ok(())
 }
