@@ -103,42 +103,10 @@ use std::time::Duration;
 
 use async_nats::{jetstream, Client};
 use bytes::Bytes;
-use common::{js_options, TempDir, TestServer};
+
 use futures::StreamExt;
 use js_common::*;
 use serde_json::{json, Value};
-
-/// One test's server, its store dir and a client. Dropped in this order: client, server, dir.
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-/// Starts a JetStream server for one test, or returns None (after printing the skip note) if
-/// the server does not serve the JetStream API or consumers yet.
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await || !consumers_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 fn e(code: u64, err_code: u64, description: &str) -> ApiErr {
     ApiErr::new(code, err_code, description)

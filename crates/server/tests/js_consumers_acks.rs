@@ -48,38 +48,9 @@ mod js_common;
 use std::time::{Duration, Instant};
 
 use async_nats::{Client, Message};
-use common::{js_options, TempDir, TestServer};
+
 use js_common::*;
 use serde_json::{json, Value};
-
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await || !consumers_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 /// Stream `S` on `s.>` with `n` messages `m0..` on `s.a`.
 async fn stream_with(c: &Client, n: usize) {

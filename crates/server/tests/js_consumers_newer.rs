@@ -32,38 +32,8 @@ mod common;
 mod js_common;
 
 use async_nats::Client;
-use common::{js_options, TempDir, TestServer};
 use js_common::*;
 use serde_json::{json, Value};
-
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await || !consumers_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 /// Returns early (with a note) on the 2.9.10 reference.
 macro_rules! skip_on_reference {

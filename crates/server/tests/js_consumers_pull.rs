@@ -68,38 +68,9 @@ mod js_common;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_nats::Client;
-use common::{js_options, RawConn, ServerOp, TempDir, TestServer};
+use common::{RawConn, ServerOp};
 use js_common::*;
 use serde_json::{json, Value};
-
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await || !consumers_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 fn now_ns() -> u64 {
     SystemTime::now()

@@ -33,39 +33,10 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use async_nats::{jetstream, Client, Message};
-use common::{js_options, round_trip, TempDir, TestServer};
+use common::round_trip;
 use futures::StreamExt;
 use js_common::*;
 use serde_json::json;
-
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await || !consumers_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 async fn stream(c: &Client) {
     create_stream(c, json!({"name": "S", "subjects": ["s.>"]})).await;

@@ -28,39 +28,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::{jetstream, Client, Message};
-use common::{js_options, ServerProcess, TempDir, TestServer};
+use common::{ServerProcess, TempDir};
 use futures::StreamExt;
 use js_common::*;
 use serde_json::{json, Value};
-
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await || !consumers_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 async fn fetch(c: &Client, ib: &mut Inbox, stream: &str, consumer: &str, n: usize) -> Vec<Message> {
     pull(c, stream, consumer, &ib.subject, &n.to_string()).await;

@@ -63,41 +63,8 @@ use std::time::{Duration, Instant};
 
 use async_nats::{jetstream, Client, StatusCode};
 use bytes::Bytes;
-use common::{js_options, TempDir, TestServer};
 use js_common::*;
 use serde_json::json;
-
-/// One test's server, its store dir and a client. Dropped in this order: client, server, dir.
-struct Js {
-    c: Client,
-    server: TestServer,
-    _store: TempDir,
-}
-
-/// Starts a JetStream server for one test, or returns None (after printing the skip note) if
-/// the server does not serve the JetStream API yet.
-async fn js() -> Option<Js> {
-    let store = TempDir::new();
-    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
-    let c = connect(&server.url()).await;
-    if !jetstream_served(&c).await {
-        return None;
-    }
-    Some(Js {
-        c,
-        server,
-        _store: store,
-    })
-}
-
-macro_rules! setup {
-    () => {
-        match js().await {
-            Some(j) => j,
-            None => return,
-        }
-    };
-}
 
 fn e(code: u64, err_code: u64, description: &str) -> ApiErr {
     ApiErr::new(code, err_code, description)

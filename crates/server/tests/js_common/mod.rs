@@ -13,7 +13,7 @@ use async_nats::{client::RequestErrorKind, Client, HeaderMap, Message};
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::common::within;
+use crate::common::{js_options, within, TempDir, TestServer};
 
 /// Bound for one API request.
 pub const API_TIMEOUT: Duration = Duration::from_secs(5);
@@ -527,4 +527,38 @@ pub fn terminate_gracefully(p: &crate::common::ServerProcess) {
         // Short poll interval of a bounded wait for process exit.
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// One test's server, its store dir and a client. Dropped in this order: client, server, dir.
+pub struct Js {
+    pub c: Client,
+    pub server: TestServer,
+    pub _store: TempDir,
+}
+
+/// Starts a JetStream server for one test, or returns None (after printing the skip note) if
+/// the server does not serve the JetStream API or consumers.
+pub async fn js() -> Option<Js> {
+    let store = TempDir::new();
+    let server = TestServer::start(js_options(&store.path().join("jetstream"))).await;
+    let c = connect(&server.url()).await;
+    if !jetstream_served(&c).await || !consumers_served(&c).await {
+        return None;
+    }
+    Some(Js {
+        c,
+        server,
+        _store: store,
+    })
+}
+
+/// `let j = setup!();`: the test's [`Js`], or return early (skipped) when not served.
+#[macro_export]
+macro_rules! setup {
+    () => {
+        match js_common::js().await {
+            Some(j) => j,
+            None => return,
+        }
+    };
 }
