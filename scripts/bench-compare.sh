@@ -17,7 +17,14 @@
 #   JS_SMALL_MSGS JS_LARGE_MSGS JS_SYNC_MSGS JS_RSS_MSGS JS_RSS_SUBJECTS
 #                     JetStream sizes (default 200000, 20000, 5000, 1000000, 100000)
 #   JS_PUBS           publisher counts for async JetStream publish (default "1 4")
-#   SKIP_CORE=1       only the JetStream section;  SKIP_JS=1  no JetStream section
+#   JS_CONSUME_MSGS   messages each fetch/push/ordered consumer run pre-fills and drains (default 200000)
+#   JS_FILTER_MSGS JS_FILTER_SUBJECTS
+#                     filtered consumer: messages on the filtered subject, and the distinct
+#                     other subjects (one message each) among them (default 100000, 1000000)
+#   JS_FILTER_REPEAT  runs of the filtered bench per server (default REPEAT; each refills the stream)
+#   JS_CONSUME_STORAGES  storages for the consumer section (default "memory file")
+#   SKIP_CORE=1       no core NATS section;  SKIP_JS=1  no JetStream publish section;
+#   SKIP_CONSUMERS=1  no JetStream consumer section (SKIP_CORE=1 SKIP_JS=1: consumers only)
 #   CLIENTS           bench clients for pub/sub: "raw nats" (default), "raw" or "nats"
 #   SKIP_BUILD=1      use the binaries as they are
 set -euo pipefail
@@ -354,6 +361,143 @@ if [[ ${SKIP_JS:-0} != 1 ]]; then
     js_rss file
 fi
 
+# --- JetStream consumers: both servers restarted with -js on fresh store dirs --------------
+JS_CONSUME_MSGS=${JS_CONSUME_MSGS:-200000}
+JS_FILTER_MSGS=${JS_FILTER_MSGS:-100000}
+JS_FILTER_SUBJECTS=${JS_FILTER_SUBJECTS:-1000000}
+JS_FILTER_REPEAT=${JS_FILTER_REPEAT:-$REPEAT}
+JS_CONSUME_STORAGES=${JS_CONSUME_STORAGES:-memory file}
+CONS_ROWS=()
+CONS_COMMANDS=()
+CONS_FAILURES=()
+CONS_OUT=""
+add_cons_row() { CONS_ROWS+=("| $1 | $2 | $3 | $4 |"); }
+
+# cons_run NAME WHAT ARGS...: run a consumer bench against server NAME; its JSON lands in
+# CONS_OUT (empty when the bench printed none, e.g. a server without consumers). Failed and
+# incomplete runs are remembered for the report.
+cons_run() {
+    local name=$1 what=$2
+    shift 2
+    CONS_OUT=$(weir_json "$name" "$@")
+    if [[ -z $CONS_OUT ]]; then
+        CONS_FAILURES+=("$what on $name: $(tail -n 1 "$LOGDIR/client.err")")
+    elif [[ $(field "$CONS_OUT" '.complete') != true ]]; then
+        CONS_FAILURES+=("$what on $name: incomplete ($(jq -r '.first_error // .unfiltered.first_error // .filtered.first_error // "see its JSON"' <<<"$CONS_OUT"))")
+    fi
+}
+
+cons_median() { tr ' ' '\n' <<<"$1" | awk NF | median; }
+
+# cons_bench LABEL ARGS...: REPEAT runs per server, alternating; a row with the consumer's
+# median msgs/s (MB/s), n/a for a server where a run printed no result.
+cons_bench() {
+    local label=$1
+    shift
+    CONS_COMMANDS+=("weir -s URL --json $*")
+    local run name ratio_cell="n/a"
+    declare -A RATE=() MB=() FAILED=() CELL=() MEDIAN=()
+    for run in $(seq "$REPEAT"); do
+        for name in weir nats; do
+            log "consumers: $label, run $run/$REPEAT on $name"
+            cons_run "$name" "$label" "$@"
+            if [[ -z $CONS_OUT ]]; then
+                FAILED[$name]=1
+                continue
+            fi
+            RATE[$name]+="$(field "$CONS_OUT" '.consumer.msgs_per_sec') "
+            MB[$name]+="$(field "$CONS_OUT" '.consumer.mb_per_sec') "
+        done
+    done
+    for name in weir nats; do
+        if [[ -n ${FAILED[$name]:-} ]]; then
+            CELL[$name]="n/a"
+        else
+            MEDIAN[$name]=$(cons_median "${RATE[$name]}")
+            CELL[$name]="$(fmt_int "${MEDIAN[$name]}") ($(us "$(cons_median "${MB[$name]}")"))"
+        fi
+    done
+    if [[ -z ${FAILED[weir]:-} && -z ${FAILED[nats]:-} ]]; then
+        ratio_cell=$(ratio "${MEDIAN[weir]}" "${MEDIAN[nats]}")
+    fi
+    add_cons_row "$label: msgs/s (MB/s)" "${CELL[weir]}" "${CELL[nats]}" "$ratio_cell"
+}
+
+# cons_filtered STORAGE: a pull consumer filtered to one subject among many, and an
+# unfiltered one, on the same stream; three rows (both rates and their ratio).
+cons_filtered() {
+    local storage=$1
+    local args=(bench js filtered --storage "$storage" --msgs "$JS_FILTER_MSGS" --subjects "$JS_FILTER_SUBJECTS"
+        --size "$SIZE" --no-progress)
+    local what run name metric w
+    what="JS filtered pull consumer, $storage storage, $(fmt_int "$JS_FILTER_MSGS") msgs on 1 subject among $(fmt_int "$JS_FILTER_SUBJECTS") others (1 msg each), batch 1000, ack none, raw client"
+    CONS_COMMANDS+=("weir -s URL --json ${args[*]}")
+    declare -A F=() U=() R=() FAILED=()
+    for run in $(seq "$JS_FILTER_REPEAT"); do
+        for name in weir nats; do
+            log "consumers: filtered, $storage storage, run $run/$JS_FILTER_REPEAT on $name"
+            cons_run "$name" "filtered consumer ($storage storage)" "${args[@]}"
+            if [[ -z $CONS_OUT ]]; then
+                FAILED[$name]=1
+                continue
+            fi
+            F[$name]+="$(field "$CONS_OUT" '.filtered.consumer.msgs_per_sec') "
+            U[$name]+="$(field "$CONS_OUT" '.unfiltered.consumer.msgs_per_sec') "
+            R[$name]+="$(field "$CONS_OUT" '.ratio') "
+        done
+    done
+    declare -A CELL=() MEDIAN=()
+    for metric in F U R; do
+        declare -n values=$metric
+        CELL=() MEDIAN=()
+        for name in weir nats; do
+            if [[ -n ${FAILED[$name]:-} ]]; then
+                CELL[$name]="n/a"
+                continue
+            fi
+            MEDIAN[$name]=$(cons_median "${values[$name]}")
+            if [[ $metric == R ]]; then
+                CELL[$name]=$(awk -v v="${MEDIAN[$name]}" 'BEGIN {printf "%.2f", v}')
+            else
+                CELL[$name]=$(fmt_int "${MEDIAN[$name]}")
+            fi
+        done
+        w="n/a"
+        if [[ -z ${FAILED[weir]:-} && -z ${FAILED[nats]:-} ]]; then
+            w=$(ratio "${MEDIAN[weir]}" "${MEDIAN[nats]}")
+        fi
+        case $metric in
+            F) add_cons_row "$what: filtered consumer msgs/s" "${CELL[weir]}" "${CELL[nats]}" "$w" ;;
+            U) add_cons_row "$what: unfiltered consumer, same stream, first $(fmt_int "$JS_FILTER_MSGS") msgs: msgs/s" "${CELL[weir]}" "${CELL[nats]}" "$w" ;;
+            R) add_cons_row "$what: filtered / unfiltered rate (target ≥ 0.50)" "${CELL[weir]}" "${CELL[nats]}" "$w" ;;
+        esac
+        unset -n values
+    done
+}
+
+if [[ ${SKIP_CONSUMERS:-0} != 1 ]]; then
+    start_js weir
+    start_js nats
+    for storage in $JS_CONSUME_STORAGES; do
+        common=(--storage "$storage" --msgs "$JS_CONSUME_MSGS" --size "$SIZE" --no-progress)
+        for ack in explicit none; do
+            for batch in 100 1000; do
+                cons_bench "JS fetch (durable pull), $storage storage, batch $batch, ack $ack, raw client" \
+                    bench js fetch "${common[@]}" --batch "$batch" --ack "$ack" --client raw
+            done
+        done
+        cons_bench "JS fetch (durable pull), $storage storage, batch 100, ack explicit, nats client" \
+            bench js fetch "${common[@]}" --batch 100 --ack explicit --client nats
+        cons_bench "JS push (durable), $storage storage, ack explicit, raw client" \
+            bench js push "${common[@]}" --ack explicit --client raw
+        cons_bench "JS push (durable), $storage storage, ack explicit, nats client" \
+            bench js push "${common[@]}" --ack explicit --client nats
+        cons_bench "JS ordered consumer (async-nats, pull), $storage storage" \
+            bench js ordered "${common[@]}" --kind pull
+        cons_filtered "$storage"
+    done
+fi
+
 # --- report -------------------------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')
 cat <<EOF
@@ -393,7 +537,7 @@ if [[ ${#JS_ROWS[@]} -gt 0 ]]; then
     fs=$(df -T "$LOGDIR" 2>/dev/null | awk 'NR == 2 {print $2 " on " $1}')
     cat <<EOF
 
-### JetStream publish (streams only; Weir has no consumers yet)
+### JetStream publish
 
 - Both servers started with \`-js -sd <fresh temp dir>\` (${fs:-unknown filesystem}); every run
   recreates the stream (\`--recreate\`) and checks with \`\$JS.API.STREAM.INFO\` that it holds exactly the published messages.
@@ -430,5 +574,53 @@ ${BIN[weir]} -a 127.0.0.1 -p $PORT_A -js -sd DIR
 ${BIN[nats]} -a 127.0.0.1 -p $PORT_B -js -sd DIR
 EOF
     printf '%s\n' "${JS_COMMANDS[@]}"
+    echo '```'
+fi
+if [[ ${#CONS_ROWS[@]} -gt 0 ]]; then
+    cat <<EOF
+
+### JetStream consumers
+
+- Both servers started with \`-js -sd <fresh temp dir>\`. Every run deletes and creates the stream
+  \`CONSUMER_BENCH\`, pre-fills it with one raw windowed publisher (not timed), drains it with one
+  consumer, checks the consumer's state on the server (\`\$JS.API.CONSUMER.INFO\`: every message
+  delivered once, the expected number pending, no ack outstanding) and deletes the stream.
+- Timed from the first fetch request (fetch) or the consumer's creation (push, ordered) to the
+  last message received and its ack written, after a 1 s pause following the fill (\`--settle\`).
+  $(fmt_int "$JS_CONSUME_MSGS") × $SIZE B messages per run; median of $REPEAT runs (filtered: $JS_FILTER_REPEAT), servers
+  alternating run by run.
+
+| Benchmark | weir-server | nats-server | Weir / nats-server |
+| --- | ---: | ---: | ---: |
+EOF
+    printf '%s\n' "${CONS_ROWS[@]}"
+    cat <<EOF
+
+Notes: \`fetch\` is a durable pull consumer (max_ack_pending 10,000) asked for one batch at a
+time, the next request sent once the batch is complete; with \`ack explicit\` every message is
+acked on its own (an empty publish to its reply subject, what async-nats \`Message::ack\` sends).
+The \`raw client\` parses deliveries straight off the socket and writes each read's acks in one
+write; the \`nats client\` uses async-nats \`PullConsumer::fetch\` and \`Message::ack\` (push: a
+subscription on the deliver subject). \`push\` subscribes to the deliver subject, then creates the
+durable push consumer. \`ordered\` is async-nats' \`consumer::pull::OrderedConfig\` replaying the
+whole stream. The filtered stream holds $(fmt_int "$JS_FILTER_SUBJECTS") subjects \`js.consume.s.<i>\` (one message
+each) and $(fmt_int "$JS_FILTER_MSGS") messages on \`js.consume.hot\` spread evenly through it; the \`filtered\`
+consumer (filter \`js.consume.hot\`) and the \`unfiltered\` one (from the first message) each
+drain $(fmt_int "$JS_FILTER_MSGS") messages, one after the other.
+EOF
+    if [[ ${#CONS_FAILURES[@]} -gt 0 ]]; then
+        echo
+        echo "**Failed or incomplete runs** (n/a: no result):"
+        printf '%s\n' "${CONS_FAILURES[@]}" | sort -u | sed 's/^/- /'
+    fi
+    cat <<EOF
+
+Commands (URL is ${URL[weir]} for weir-server and ${URL[nats]} for nats-server):
+
+\`\`\`
+${BIN[weir]} -a 127.0.0.1 -p $PORT_A -js -sd DIR
+${BIN[nats]} -a 127.0.0.1 -p $PORT_B -js -sd DIR
+EOF
+    printf '%s\n' "${CONS_COMMANDS[@]}"
     echo '```'
 fi

@@ -37,6 +37,9 @@ pub enum CliError {
     Protocol { url: String, message: String },
     #[error("benchmark incomplete: {0}")]
     BenchIncomplete(String),
+    /// The server lacks what the command needs (JetStream off, an API it does not serve).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl CliError {

@@ -556,3 +556,260 @@ fn bad_flags_fail_without_panicking() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// The reference nats-server (`NATS_SERVER_BIN`, else /usr/sbin/nats-server) with JetStream,
+/// or None when it is not installed.
+///
+/// The consumer benchmark tests run against it, not the in-process weir-server: Weir does not
+/// serve consumers yet. `consumer_bench_on_weir_runs_or_says_consumers_are_not_served`
+/// covers Weir and becomes a full check once it does.
+fn reference_js_server() -> Option<Server> {
+    let bin = std::env::var_os("NATS_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"));
+    if !bin.exists() {
+        eprintln!(
+            "skipping: no reference nats-server at {} (set NATS_SERVER_BIN)",
+            bin.display()
+        );
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "weir-cli-consume-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).expect("create the store dir");
+    let mut server = Server::spawn_with(bin, &["-js", "-sd", dir.to_str().expect("utf-8 dir")]);
+    server.store_dir = Some(dir);
+    Some(server)
+}
+
+/// Checks one consumer run of a consumer bench's JSON.
+fn assert_drained(run: &Value, msgs: u64, pending: u64, what: &str) {
+    assert_eq!(run["complete"], Value::Bool(true), "{what}: {run}");
+    assert_eq!(run["received_msgs"], msgs, "{what}: {run}");
+    assert_eq!(run["errors"], 0, "{what}: {run}");
+    assert_eq!(run["consumer"]["msgs"], msgs, "{what}: {run}");
+    assert!(
+        run["consumer"]["msgs_per_sec"].as_f64().unwrap() > 0.0,
+        "{what}: {run}"
+    );
+    if let Some(state) = run.get("consumer_state") {
+        assert_eq!(state["delivered_msgs"], msgs, "{what}: {run}");
+        assert_eq!(state["num_pending"], pending, "{what}: {run}");
+        assert_eq!(state["num_ack_pending"], 0, "{what}: {run}");
+    }
+}
+
+#[test]
+fn tiny_js_consumer_benches_drain_every_message() {
+    let Some(server) = reference_js_server() else {
+        return;
+    };
+    let common = [
+        "--msgs", "300", "--size", "32", "--stream", "TINYC", "--settle", "0",
+    ];
+    let runs: [&[&str]; 9] = [
+        &[
+            "fetch", "--batch", "100", "--ack", "explicit", "--client", "nats",
+        ],
+        &[
+            "fetch", "--batch", "7", "--ack", "explicit", "--client", "raw",
+        ],
+        &[
+            "fetch",
+            "--batch",
+            "1000",
+            "--ack",
+            "none",
+            "--client",
+            "raw",
+            "--storage",
+            "memory",
+        ],
+        &[
+            "fetch",
+            "--batch",
+            "100",
+            "--ack",
+            "none",
+            "--client",
+            "nats",
+            "--storage",
+            "memory",
+        ],
+        &["push", "--ack", "explicit", "--client", "raw"],
+        &[
+            "push",
+            "--ack",
+            "none",
+            "--client",
+            "nats",
+            "--storage",
+            "memory",
+        ],
+        &[
+            "push",
+            "--ack",
+            "explicit",
+            "--client",
+            "nats",
+            "--max-ack-pending",
+            "50",
+        ],
+        &["ordered", "--kind", "pull"],
+        &["ordered", "--kind", "push", "--storage", "memory"],
+    ];
+    for extra in runs {
+        let summary = server.weir_json(&[&["bench", "js"][..], extra, &common[..]].concat());
+        assert_drained(&summary, 300, 0, &format!("{extra:?}"));
+        assert_eq!(summary["fill"]["msgs"], 300, "{extra:?}: {summary}");
+        assert_eq!(
+            summary["consumer"]["bytes"],
+            300 * 32,
+            "{extra:?}: {summary}"
+        );
+        assert_eq!(summary["bench"], format!("js-{}", extra[0]), "{summary}");
+        if extra[0] == "ordered" {
+            assert_eq!(summary["out_of_order"], 0, "{extra:?}: {summary}");
+            assert!(summary.get("consumer_state").is_none(), "{summary}");
+        } else {
+            assert!(summary.get("consumer_state").is_some(), "{summary}");
+        }
+    }
+    // The stream is deleted after each run unless --keep.
+    let info = server.weir(&["req", "$JS.API.STREAM.INFO.TINYC", ""]);
+    assert!(
+        String::from_utf8_lossy(&info.stdout).contains("stream not found"),
+        "{}",
+        String::from_utf8_lossy(&info.stdout)
+    );
+
+    // Human output names the rate and the server's view.
+    let out = server.weir(&[&["bench", "js", "fetch", "--no-progress"][..], &common[..]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("msgs/sec") && text.contains("received 300 of 300"),
+        "{text}"
+    );
+}
+
+#[test]
+fn tiny_js_filtered_bench_compares_filtered_and_unfiltered() {
+    let Some(server) = reference_js_server() else {
+        return;
+    };
+    for extra in [
+        &["--client", "raw"][..],
+        &["--client", "nats", "--ack", "explicit", "--batch", "9"][..],
+    ] {
+        let summary = server.weir_json(
+            &[
+                &[
+                    "bench",
+                    "js",
+                    "filtered",
+                    "--subjects",
+                    "500",
+                    "--per-subject",
+                    "2",
+                ][..],
+                &[
+                    "--msgs",
+                    "40",
+                    "--size",
+                    "16",
+                    "--storage",
+                    "memory",
+                    "--settle",
+                    "0",
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            summary["complete"],
+            Value::Bool(true),
+            "{extra:?}: {summary}"
+        );
+        assert_eq!(summary["stream_msgs"], 1040, "{summary}");
+        assert_eq!(summary["fill"]["msgs"], 1040, "{summary}");
+        assert_eq!(summary["hot_subject"], "js.consume.hot", "{summary}");
+        assert_drained(&summary["unfiltered"], 40, 1000, "unfiltered");
+        assert_drained(&summary["filtered"], 40, 0, "filtered");
+        assert!(summary["ratio"].as_f64().unwrap() > 0.0, "{summary}");
+        assert_eq!(summary["target_ratio"], 0.5, "{summary}");
+    }
+}
+
+#[test]
+fn consumer_bench_on_weir_runs_or_says_consumers_are_not_served() {
+    let server = Server::start_js();
+    let out = server.weir(&[
+        "--json", "bench", "js", "fetch", "--msgs", "50", "--client", "raw", "--settle", "0",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if out.status.success() {
+        let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+        assert_drained(&summary, 50, 0, "fetch on weir");
+    } else {
+        assert!(
+            stderr.contains("does not serve JetStream consumers"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn consumer_benches_without_jetstream_say_how_to_enable_it() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    for bench in ["fetch", "push", "ordered", "filtered"] {
+        let out = server.weir(&["bench", "js", bench, "--msgs", "5"]);
+        assert!(!out.status.success(), "{bench}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "JetStream is not enabled on the server at {}: start it with -js",
+                server.url
+            )),
+            "{bench}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_consumer_bench_flags_fail_without_panicking() {
+    for args in [
+        &["bench", "js", "fetch", "--batch", "0"][..],
+        &["bench", "js", "fetch", "--ack", "all"][..],
+        &["bench", "js", "fetch", "--max-ack-pending", "0"][..],
+        &["bench", "js", "push", "--msgs", "0"][..],
+        &["bench", "js", "ordered", "--kind", "sideways"][..],
+        &["bench", "js", "filtered", "--subjects", "0"][..],
+        &["bench", "js", "filtered", "--subject", "a.*"][..],
+    ] {
+        let out = Command::new(WEIR)
+            .args(["-s", "nats://127.0.0.1:1"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run weir");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("cannot connect"),
+            "{args:?} must fail before connecting: {stderr}"
+        );
+    }
+}

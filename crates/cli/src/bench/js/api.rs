@@ -97,23 +97,68 @@ pub fn parse_state(reply: &Value) -> Option<StreamState> {
     })
 }
 
+/// Sends one API request; `Ok(None)` when nothing answers the subject (no responders).
+pub async fn try_call(
+    client: &Client,
+    subject: String,
+    body: String,
+) -> Result<Option<std::result::Result<Value, ApiError>>> {
+    match client.request(subject.clone(), body.into()).await {
+        Ok(msg) => Ok(Some(parse_reply(&msg.payload))),
+        Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(None),
+        Err(e) => Err(CliError::nats(format!("JetStream request {subject}"), e)),
+    }
+}
+
 /// Sends one API request; transport failures are errors, API errors are returned as such.
 async fn call(
     client: &Client,
     subject: String,
     body: String,
 ) -> Result<std::result::Result<Value, ApiError>> {
-    match client.request(subject.clone(), body.into()).await {
-        Ok(msg) => Ok(parse_reply(&msg.payload)),
-        Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(CliError::NoResponders {
+    match try_call(client, subject.clone(), body).await? {
+        Some(reply) => Ok(reply),
+        None => Err(CliError::NoResponders {
             subject,
             hint: " — is JetStream enabled? start the server with -js".to_string(),
         }),
-        Err(e) => Err(CliError::nats(format!("JetStream request {subject}"), e)),
     }
 }
 
-fn api_failure(what: &str, err: ApiError) -> CliError {
+/// Checks with `$JS.API.INFO` that the server (and this account) has JetStream enabled.
+pub async fn require_jetstream(client: &Client, url: &str) -> Result<()> {
+    let disabled = |detail: String| {
+        CliError::Unsupported(format!(
+            "JetStream is not enabled on the server at {url}{detail}: start it with -js"
+        ))
+    };
+    match try_call(client, "$JS.API.INFO".to_string(), String::new()).await? {
+        None => Err(disabled(String::new())),
+        Some(Err(e)) if e.code == 503 || e.description.contains("not enabled") => {
+            Err(disabled(format!(" ({})", e.description)))
+        }
+        Some(Err(e)) => Err(api_failure("cannot read the JetStream account info", e)),
+        Some(Ok(_)) => Ok(()),
+    }
+}
+
+/// Deletes the stream; a stream that does not exist is not an error.
+pub async fn delete_stream(client: &Client, name: &str) -> Result<()> {
+    let deleted = call(
+        client,
+        format!("$JS.API.STREAM.DELETE.{name}"),
+        String::new(),
+    )
+    .await?;
+    match deleted {
+        Err(e) if e.err_code != STREAM_NOT_FOUND => {
+            Err(api_failure(&format!("cannot delete stream {name}"), e))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn api_failure(what: &str, err: ApiError) -> CliError {
     CliError::BenchIncomplete(format!("{what}: {err}"))
 }
 
@@ -127,18 +172,7 @@ pub async fn prepare_stream(
 ) -> Result<StreamState> {
     let name = config["name"].as_str().unwrap_or_default().to_string();
     if recreate {
-        let deleted = call(
-            client,
-            format!("$JS.API.STREAM.DELETE.{name}"),
-            String::new(),
-        )
-        .await?;
-        match deleted {
-            Err(e) if e.err_code != STREAM_NOT_FOUND => {
-                return Err(api_failure(&format!("cannot delete stream {name}"), e))
-            }
-            _ => {}
-        }
+        delete_stream(client, &name).await?;
     }
     let created = call(
         client,

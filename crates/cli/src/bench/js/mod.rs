@@ -1,13 +1,24 @@
-//! `weir bench js pub`: acknowledged JetStream publishing into one stream.
+//! `weir bench js`: JetStream benchmarks. `pub` (this file): acknowledged publishing into one
+//! stream; `fetch`, `push`, `ordered` and `filtered` (`consumers.rs`, `filtered.rs`): consumers
+//! draining a pre-filled stream.
 //!
+//! `bench js pub`:
 //! Creates (or recreates, or purges) the stream, runs P publishers that split N messages,
 //! each awaiting every PubAck (`--mode sync`) or keeping up to W unanswered (`--mode async`),
 //! then checks with `$JS.API.STREAM.INFO` that the stream gained exactly N messages.
 
 pub mod ack;
 pub mod api;
+pub mod consume;
+pub mod consumer_api;
+pub mod consumers;
+pub mod delivery;
+pub mod filtered;
+pub mod natsconsume;
 pub mod natspub;
+pub mod rawconsume;
 pub mod rawpub;
+pub mod subjects;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +30,7 @@ use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
 use self::api::{Storage, StreamState};
+pub use self::subjects::SubjectPattern;
 use super::conns::{footprint, Footprint};
 use super::progress::Progress;
 use super::pubsub::ClientKind;
@@ -35,6 +47,14 @@ use crate::output::{commas, emit, print_json};
 pub enum JsCommand {
     /// Publish into a stream and count the PubAcks
     Pub(JsPubArgs),
+    /// Drain a pre-filled stream with a durable pull consumer's fetch batches
+    Fetch(consumers::FetchArgs),
+    /// Drain a pre-filled stream with a durable push consumer
+    Push(consumers::PushArgs),
+    /// Replay a pre-filled stream with an async-nats ordered consumer
+    Ordered(consumers::OrderedArgs),
+    /// A consumer filtered to one subject among many vs an unfiltered one, same stream
+    Filtered(filtered::FilteredArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -91,32 +111,6 @@ pub struct JsPubArgs {
     pub pid: Option<u32>,
     #[command(flatten)]
     pub common: BenchCommon,
-}
-
-/// Publish subjects: `base`, or `base.<i % spread>` when `spread` > 0.
-#[derive(Debug, Clone)]
-pub struct SubjectPattern {
-    pub base: String,
-    pub spread: u64,
-}
-
-impl SubjectPattern {
-    pub fn write_subject(&self, index: u64, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.base.as_bytes());
-        if self.spread > 0 {
-            out.push(b'.');
-            out.extend_from_slice((index % self.spread).to_string().as_bytes());
-        }
-    }
-
-    /// The subject filter the stream is created with.
-    pub fn stream_subject(&self) -> String {
-        if self.spread > 0 {
-            format!("{}.*", self.base)
-        } else {
-            self.base.clone()
-        }
-    }
 }
 
 /// What one publisher is asked to do.
@@ -207,6 +201,10 @@ pub fn validate(args: &JsPubArgs) -> Result<()> {
 pub async fn run(global: &Global, command: &JsCommand) -> Result<()> {
     match command {
         JsCommand::Pub(args) => run_pub(global, args).await,
+        JsCommand::Fetch(args) => consumers::run_fetch(global, args).await,
+        JsCommand::Push(args) => consumers::run_push(global, args).await,
+        JsCommand::Ordered(args) => consumers::run_ordered(global, args).await,
+        JsCommand::Filtered(args) => filtered::run(global, args).await,
     }
 }
 
@@ -214,10 +212,7 @@ async fn run_pub(global: &Global, args: &JsPubArgs) -> Result<()> {
     validate(args)?;
     let quiet = global.json;
     let progress = Progress::new(!quiet && !args.common.no_progress);
-    let subjects = SubjectPattern {
-        base: args.subject.clone(),
-        spread: args.subjects,
-    };
+    let subjects = SubjectPattern::new(args.subject.clone(), args.subjects);
     let window = match args.mode {
         Mode::Sync => 1,
         Mode::Async => args.window,
@@ -406,7 +401,9 @@ mod tests {
 
     fn parse(args: &[&str]) -> std::result::Result<JsPubArgs, clap::Error> {
         let wrapper = Wrapper::try_parse_from([&["js", "pub"], args].concat())?;
-        let JsCommand::Pub(args) = wrapper.command;
+        let JsCommand::Pub(args) = wrapper.command else {
+            panic!("not a pub command");
+        };
         Ok(args)
     }
 
@@ -464,25 +461,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn subjects_spread_over_a_wildcard_stream() {
-        let spread = SubjectPattern {
-            base: "s".to_string(),
-            spread: 3,
-        };
-        let mut out = Vec::new();
-        spread.write_subject(7, &mut out);
-        assert_eq!(out, b"s.1");
-        assert_eq!(spread.stream_subject(), "s.*");
-        let single = SubjectPattern {
-            base: "s".to_string(),
-            spread: 0,
-        };
-        out.clear();
-        single.write_subject(7, &mut out);
-        assert_eq!(out, b"s");
-        assert_eq!(single.stream_subject(), "s");
     }
 }

@@ -257,10 +257,7 @@ mod tests {
     fn frames_carry_subject_reply_and_payload() {
         let plan = JsPlan {
             id: 1,
-            subjects: SubjectPattern {
-                base: "js.bench".to_string(),
-                spread: 10,
-            },
+            subjects: SubjectPattern::new("js.bench", 10),
             first_index: 25,
             count: 5,
             size: 3,
