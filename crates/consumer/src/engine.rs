@@ -530,7 +530,12 @@ impl Engine {
                 ts_ns: msg.ts_ns,
                 pending,
             };
+            let stream_seq = msg.seq;
             self.out.push(Command::Deliver { to, msg, ack });
+            if self.policy.ack == AckMode::None {
+                // Without acks, delivery is the last step: retention may let it go.
+                self.out.push(Command::Acked { stream_seq });
+            }
             match &self.policy.mode {
                 Mode::Pull { .. } => {
                     self.waiting.charge_front(size, now_ns);

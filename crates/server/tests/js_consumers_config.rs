@@ -349,7 +349,6 @@ async fn workqueue_consumer_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "Weir does not yet refuse a deliver_subject change on a bound push consumer (10013)"]
 async fn create_again_is_idempotent_or_an_update() {
     let j = setup!();
     let c = &j.c;

@@ -98,7 +98,6 @@ async fn workqueue_removes_acked_and_terminated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "deleting a consumer does not yet release interest-stream messages only it held"]
 async fn interest_removes_when_every_consumer_acked() {
     let j = setup!();
     let c = &j.c;

@@ -59,6 +59,13 @@ impl JsApi {
             .collect();
         let others: Vec<&jsapi::ConsumerConfig> = others.iter().collect();
         if let (Some(existing), Some(old)) = (existing, existing_config) {
+            // A bound push consumer keeps its deliver subject (nats-server: 10013).
+            if old.deliver_subject != config.deliver_subject
+                && !old.deliver_subject.is_empty()
+                && existing.has_push_interest(&self.state)
+            {
+                return Err(JsError::ConsumerNameExist);
+            }
             let updated = jsapi::apply_consumer_update(&old, &config)?;
             jsapi::check_workqueue_update(&stream_config, &updated, &others)?;
             if updated != old {
@@ -114,6 +121,9 @@ impl JsApi {
         let (entry, consumer) = self.consumer(stream, name)?;
         entry.consumers.map.write().remove(name);
         consumer.stop(true).await;
+        if entry.config.read().retention == jsapi::RetentionPolicy::Interest {
+            release_interest(&entry);
+        }
         self.consumer_advisory("DELETED", "delete", stream, name);
         Ok(SuccessBody { success: true })
     }
@@ -211,4 +221,25 @@ fn ephemeral_name() -> String {
     (0..8)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// After a consumer of an interest stream goes, removes the messages no remaining consumer
+/// needs (a scan of the stream; deletes are rare).
+fn release_interest(entry: &StreamEntry) {
+    let consumers = entry.consumers.all();
+    let unneeded: Vec<u64> = {
+        let store = entry.stream.store.read();
+        let mut seq = store.state().first_seq;
+        let mut out = Vec::new();
+        while let Ok(Some(msg)) = store.next_matching(seq, None) {
+            seq = msg.seq + 1;
+            if !consumers.iter().any(|c| c.needs_ack(msg.seq, &msg.subject)) {
+                out.push(msg.seq);
+            }
+        }
+        out
+    };
+    if !unneeded.is_empty() {
+        entry.stream.remove(unneeded);
+    }
 }

@@ -340,7 +340,7 @@ impl Consumer {
 
     /// Whether a subscriber listens on the deliver subject (a member of the deliver group,
     /// when there is one).
-    pub(super) fn has_push_interest(&self, state: &crate::state::ServerState) -> bool {
+    pub fn has_push_interest(&self, state: &crate::state::ServerState) -> bool {
         let (subject, group) = {
             let cfg = self.config.read();
             (cfg.deliver_subject.clone(), cfg.deliver_group.clone())
