@@ -178,6 +178,9 @@ impl StreamWriter {
             SyncPolicy::Always => None,
         };
         let mut open = true;
+        // Housekeeping runs at least every HOUSEKEEPING_INTERVAL even under a constant
+        // publish load (the deadline does not move with each turn), sooner for an expiry.
+        let mut last_housekeeping = tokio::time::Instant::now();
         loop {
             // Every write is made durable promptly (acknowledged or not), so consumers, which
             // see only durable messages, never wait on a quiet stream.
@@ -203,6 +206,13 @@ impl StreamWriter {
             }
             tokio::select! {
                 biased;
+                _ = tokio::time::sleep_until(
+                    (last_housekeeping + HOUSEKEEPING_INTERVAL)
+                        .min(tokio::time::Instant::now() + self.until_housekeeping()),
+                ) => {
+                    self.housekeeping(&mut tracking);
+                    last_housekeeping = tokio::time::Instant::now();
+                }
                 done = async { (&mut syncing.as_mut().expect("guarded").0).await }, if syncing.is_some() => {
                     let Some((_, mut durable, durable_last_seq)) = syncing.take() else { continue };
                     let failure: Option<String> = match done {
@@ -244,9 +254,6 @@ impl StreamWriter {
                         acks.send(&state, &self.settings, std::mem::take(&mut written));
                         self.signal_visible(written_last_seq);
                     }
-                }
-                _ = tokio::time::sleep(self.until_housekeeping()) => {
-                    self.housekeeping(&mut tracking);
                 }
                 _ = async { lazy_sync.as_mut().expect("guarded").tick().await }, if lazy_sync.is_some() => {
                     if let Some(files) = to_sync.take() {

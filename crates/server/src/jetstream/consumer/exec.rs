@@ -17,7 +17,7 @@ use crate::jetstream::admin::AdminKind;
 /// How often a push consumer without interest checks for a subscriber again.
 const INTEREST_CHECK_EVERY: Duration = Duration::from_millis(50);
 /// Longest the task sleeps; also bounds how stale persisted state can get.
-const MAX_SLEEP: Duration = Duration::from_millis(250);
+const MAX_SLEEP: Duration = Duration::from_millis(100);
 /// A changed state is written at most this often (double acks force a write).
 const PERSIST_EVERY: Duration = Duration::from_millis(100);
 
@@ -284,12 +284,14 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
         if is_push {
             sleep = sleep.min(INTEREST_CHECK_EVERY);
         }
+        let mut stream_changed = false;
         tokio::select! {
             _ = consumer.wake.notified() => {}
             changed = signal.changed() => {
                 if changed.is_err() {
                     return;
                 }
+                stream_changed = true;
             }
             _ = tokio::time::sleep(sleep) => {}
         }
@@ -308,7 +310,7 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
             }
         }
         let sig = *signal.borrow_and_update();
-        consumer.tick(sig.first_seq, sig.removals);
+        consumer.tick(stream_changed, sig.first_seq, sig.removals);
         if consumer.inactive_too_long() {
             consumer.delete_self().await;
             return;
@@ -322,7 +324,7 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
 }
 
 impl Consumer {
-    fn tick(&self, first_seq: u64, removals: u64) {
+    fn tick(&self, stream_changed: bool, first_seq: u64, removals: u64) {
         let retention_acks = {
             let mut inner = self.inner.lock();
             let visible = self.stream.signal.borrow().visible_seq;
@@ -330,7 +332,9 @@ impl Consumer {
             let removed = inner.seen_removals != (first_seq, removals);
             inner.seen_removals = (first_seq, removals);
             let now = now_ns();
-            inner.engine.stream_changed(&**store, removed);
+            if stream_changed || removed {
+                inner.engine.stream_changed(&**store, removed);
+            }
             inner.engine.tick(&**store, visible, now);
             drop(store);
             self.execute(&mut inner)

@@ -239,12 +239,24 @@ impl Consumer {
             let mut inner = self.inner.lock();
             let visible = self.stream.signal.borrow().visible_seq;
             let store = self.stream.store.read();
+            let before = inner.engine.next_wakeup_ns();
             f(&mut inner.engine, &**store, visible, now_ns());
             drop(store);
-            self.execute(&mut inner)
+            let after = inner.engine.next_wakeup_ns();
+            let acks = self.execute(&mut inner);
+            // Wake the task only when it has new work sooner than it planned (an ack, the
+            // common event, never makes a deadline earlier) or a double ack awaits its write.
+            let sooner = match (before, after) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(b), Some(a)) => a < b,
+            };
+            if sooner || !inner.confirms.is_empty() {
+                self.wake.notify_one();
+            }
+            acks
         };
         self.apply_retention(retention_acks);
-        self.wake.notify_one();
     }
 
     fn touch(&self) {
