@@ -36,6 +36,20 @@ pub fn time_text(ts_ns: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An advisory's JSON with the `id` and `timestamp` every advisory carries added.
+pub fn advisory_payload(mut body: serde_json::Value) -> Vec<u8> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let now = actor::now_ns();
+    body["id"] = serde_json::json!(format!(
+        "{:016x}{:08x}",
+        now,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    body["timestamp"] = serde_json::json!(time_text(now));
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 /// Starts JetStream: restores the streams on disk and serves `$JS.API.>`.
 pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
     let js = Arc::new(manager::JetStream::new(&state.opts));

@@ -12,7 +12,6 @@ use weir_jsapi::{
 };
 
 use super::handlers::JsApi;
-use crate::jetstream::actor::now_ns;
 use crate::jetstream::consumer::Consumer;
 use crate::jetstream::manager::StreamEntry;
 
@@ -205,10 +204,8 @@ impl JsApi {
         );
     }
 
-    fn publish_advisory(&self, subject: &str, mut body: serde_json::Value) {
-        body["id"] = json!(format!("{:x}", now_ns()));
-        body["timestamp"] = json!(crate::jetstream::time_text(now_ns()));
-        let payload = serde_json::to_vec(&body).unwrap_or_default();
+    fn publish_advisory(&self, subject: &str, body: serde_json::Value) {
+        let payload = crate::jetstream::advisory_payload(body);
         self.state.publish(subject.as_bytes(), None, None, &payload);
     }
 }

@@ -154,15 +154,13 @@ impl Consumer {
         publisher: &mut crate::internal::InternalPublisher,
         state: &crate::state::ServerState,
         kind: &str,
-        mut body: serde_json::Value,
+        body: serde_json::Value,
     ) {
-        body["id"] = json!(advisory_id());
-        body["timestamp"] = json!(crate::jetstream::time_text(now_ns()));
         let subject = format!(
             "$JS.EVENT.ADVISORY.CONSUMER.{kind}.{}.{}",
             self.stream_name, self.name
         );
-        let payload = serde_json::to_vec(&body).unwrap_or_default();
+        let payload = crate::jetstream::advisory_payload(body);
         publisher.publish(state, subject.as_bytes(), None, None, &payload);
     }
 
@@ -250,16 +248,6 @@ impl Consumer {
                 .iter()
                 .any(|f| weir_subject::matches(f.as_bytes(), subject))
     }
-}
-
-fn advisory_id() -> String {
-    use std::sync::atomic::AtomicU64;
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:016x}{:08x}",
-        now_ns(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// The consumer's task: ticks the engine at its next deadline, follows stream changes,
