@@ -10,7 +10,7 @@ use bytes::Bytes;
 use weir_store::{Store, StoreError, StoredMsg};
 
 use crate::ack::{AckKind, AckRef};
-use crate::policy::{Mode, Policy, StartPolicy};
+use crate::policy::{Mode, Policy, Priority, StartPolicy};
 use crate::tracker::{AckMode, AckTracker, SeqPair};
 use crate::waiting::{PullRequest, WaitQueue, Waiting};
 
@@ -30,7 +30,13 @@ pub enum Command {
         to: Bytes,
         msg: StoredMsg,
         ack: AckRef,
+        /// Pinned-client policy: the `Nats-Pin-Id` header the delivery carries.
+        pin_id: Option<String>,
     },
+    /// A client was pinned (ADR-42).
+    Pinned { id: String },
+    /// The pinned client lost its pin (`reason`: "admin" or "timeout").
+    Unpinned { id: String, reason: &'static str },
     /// A status message: `NATS/1.0 <code> <description>` plus headers, no body.
     Status {
         to: Bytes,
@@ -78,8 +84,19 @@ struct FlowControl {
     next_id: u64,
 }
 
+/// The pinned client of a pinned-client consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub id: String,
+    pub since_ns: i64,
+    /// Its last pull (or the last moment one of its pulls was waiting).
+    pub last_pull_ns: i64,
+}
+
 pub struct Engine {
     policy: Policy,
+    pin: Option<Pin>,
+    pins_made: u64,
     pub tracker: AckTracker,
     waiting: WaitQueue,
     /// `last_per_subject`: the seqs still to deliver before carrying on from the end.
@@ -155,6 +172,8 @@ impl Engine {
         };
         Engine {
             policy,
+            pin: None,
+            pins_made: 0,
             tracker,
             waiting: WaitQueue::new(max_waiting),
             catchup: VecDeque::new(),
@@ -275,6 +294,17 @@ impl Engine {
             self.out.push(status(&req.reply, 404, "No Messages"));
             return;
         }
+        if matches!(self.policy.priority, Priority::PinnedClient { .. }) && !req.pin_id.is_empty() {
+            // A pull naming a pin must name the current one (after an unpin, none is).
+            match &mut self.pin {
+                Some(pin) if pin.id == req.pin_id => pin.last_pull_ns = now_ns,
+                _ => {
+                    self.out
+                        .push(status(&req.reply, 423, "Nats-Pin-Id mismatch"));
+                    return;
+                }
+            }
+        }
         if self.waiting.is_full() {
             self.out
                 .push(status(&req.reply, 409, "Exceeded MaxWaiting"));
@@ -356,6 +386,16 @@ impl Engine {
     /// Timers: ack deadlines, request expiry, heartbeats, replay pacing, pause end.
     pub fn tick(&mut self, store: &dyn Store, visible_seq: u64, now_ns: i64) {
         self.tracker.expire(now_ns);
+        if let (Priority::PinnedClient { timeout_ns }, Some(pin)) =
+            (self.policy.priority, &mut self.pin)
+        {
+            let id = pin.id.clone();
+            if self.waiting.iter().any(|w| w.req.pin_id == id) {
+                pin.last_pull_ns = now_ns;
+            } else if now_ns.saturating_sub(pin.last_pull_ns) >= timeout_ns {
+                self.unpin("timeout");
+            }
+        }
         for stream_seq in self.tracker.drop_exhausted() {
             self.dirty = true;
             self.out.push(Command::MaxDeliveries {
@@ -425,6 +465,12 @@ impl Engine {
             self.waiting.next_event_ns(),
             self.replay_wake_ns,
             self.paused_until_ns,
+            match (self.policy.priority, &self.pin) {
+                (Priority::PinnedClient { timeout_ns }, Some(pin)) => {
+                    Some(pin.last_pull_ns.saturating_add(timeout_ns))
+                }
+                _ => None,
+            },
         ]
         .into_iter()
         .flatten()
@@ -482,10 +528,14 @@ impl Engine {
         self.num_pending(store);
         self.replay_wake_ns = None;
         for _ in 0..DELIVER_BUDGET {
+            let mut target = 0;
             let to = match &self.policy.mode {
-                Mode::Pull { .. } => match self.waiting.front() {
-                    Some(w) => w.req.reply.clone(),
-                    None => return,
+                Mode::Pull { .. } => match self.select_request(store) {
+                    Some(i) => {
+                        target = i;
+                        self.waiting.get(i).expect("selected").req.reply.clone()
+                    }
+                    None => break,
                 },
                 Mode::Push {
                     deliver_subject, ..
@@ -500,14 +550,14 @@ impl Engine {
                 break;
             };
             let size = wire_size(&msg) + self.ack_subject_len(&msg, redelivery);
-            if let Some(w) = self.waiting.front() {
+            if let Some(w) = self.waiting.get(target).filter(|_| self.policy.is_pull()) {
                 if w.req.max_bytes > 0 && size > w.bytes_left {
                     // Not delivered: a redelivery goes back to the front of its queue; a
                     // new message is simply picked again next time.
                     if redelivery {
                         self.tracker.untake_due(msg.seq);
                     }
-                    let w = self.waiting.pop_front().expect("front exists");
+                    let w = self.waiting.remove(target).expect("selected");
                     self.end_request(&w, 409, "Message Size Exceeds MaxBytes");
                     continue;
                 }
@@ -520,6 +570,7 @@ impl Engine {
                     *n = n.saturating_sub(1);
                 }
             }
+            let pin_id = self.pin_for(target, now_ns);
             let (consumer_seq, deliveries) = self.tracker.record_delivery(msg.seq, now_ns);
             self.dirty = true;
             let pending = self.num_pending.unwrap_or(0);
@@ -531,14 +582,19 @@ impl Engine {
                 pending,
             };
             let stream_seq = msg.seq;
-            self.out.push(Command::Deliver { to, msg, ack });
+            self.out.push(Command::Deliver {
+                to,
+                msg,
+                ack,
+                pin_id,
+            });
             if self.policy.ack == AckMode::None {
                 // Without acks, delivery is the last step: retention may let it go.
                 self.out.push(Command::Acked { stream_seq });
             }
             match &self.policy.mode {
                 Mode::Pull { .. } => {
-                    self.waiting.charge_front(size, now_ns);
+                    self.waiting.charge(target, size, now_ns);
                 }
                 Mode::Push {
                     flow_control,
@@ -582,6 +638,79 @@ impl Engine {
             + digits(self.tracker.delivered.consumer_seq + 1)
             + digits(msg.ts_ns.max(0) as u64)
             + digits(self.num_pending.unwrap_or(0))
+    }
+
+    /// The waiting request that gets the next message under the priority policy.
+    fn select_request(&mut self, store: &dyn Store) -> Option<usize> {
+        match self.policy.priority {
+            Priority::None => (!self.waiting.is_empty()).then_some(0),
+            Priority::PinnedClient { .. } => match &self.pin {
+                Some(pin) => {
+                    let id = pin.id.clone();
+                    self.waiting.position(|w| w.req.pin_id == id)
+                }
+                None => (!self.waiting.is_empty()).then_some(0),
+            },
+            Priority::Overflow => {
+                let unconditional = self
+                    .waiting
+                    .position(|w| w.req.min_pending == 0 && w.req.min_ack_pending == 0);
+                if unconditional.is_some() {
+                    return unconditional;
+                }
+                let pending = self.num_pending(store);
+                let acks = self.tracker.num_ack_pending() as u64;
+                self.waiting.position(|w| {
+                    (w.req.min_pending > 0 && pending >= w.req.min_pending)
+                        || (w.req.min_ack_pending > 0 && acks >= w.req.min_ack_pending)
+                })
+            }
+            Priority::Prioritized => {
+                let best = self.waiting.iter().map(|w| w.req.priority).min()?;
+                self.waiting.position(|w| w.req.priority == best)
+            }
+        }
+    }
+
+    /// Pinned-client policy: the pin the delivery to request `target` carries, pinning that
+    /// request's client first if nobody is pinned.
+    fn pin_for(&mut self, target: usize, now_ns: i64) -> Option<String> {
+        if !matches!(self.policy.priority, Priority::PinnedClient { .. }) {
+            return None;
+        }
+        if self.pin.is_none() {
+            self.pins_made += 1;
+            let id = format!("{:016x}{:06x}", now_ns, self.pins_made);
+            self.out.push(Command::Pinned { id: id.clone() });
+            self.pin = Some(Pin {
+                id,
+                since_ns: now_ns,
+                last_pull_ns: now_ns,
+            });
+        }
+        let id = self.pin.as_ref().map(|p| p.id.clone())?;
+        if let Some(w) = self.waiting.get_mut(target) {
+            w.req.pin_id = id.clone();
+        }
+        Some(id)
+    }
+
+    /// Drops the pin (`CONSUMER.UNPIN`, or the pinned client went quiet); its waiting
+    /// requests are told with `423`, and the next delivery pins a new client.
+    pub fn unpin(&mut self, reason: &'static str) -> bool {
+        let Some(pin) = self.pin.take() else {
+            return false;
+        };
+        for w in self.waiting.take_where(|w| w.req.pin_id == pin.id) {
+            self.out
+                .push(status(&w.req.reply, 423, "Nats-Pin-Id mismatch"));
+        }
+        self.out.push(Command::Unpinned { id: pin.id, reason });
+        true
+    }
+
+    pub fn pin(&self) -> Option<&Pin> {
+        self.pin.as_ref()
     }
 
     fn catchup_front(&self) -> Option<u64> {

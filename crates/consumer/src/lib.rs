@@ -18,8 +18,8 @@ pub mod state;
 pub mod tracker;
 pub mod waiting;
 
-pub use engine::{wire_size, Command, Engine};
-pub use policy::{Mode, Policy, StartPolicy};
+pub use engine::{wire_size, Command, Engine, Pin};
+pub use policy::{Mode, Policy, Priority, StartPolicy};
 pub use tracker::{AckMode, SeqPair};
 pub use waiting::PullRequest;
 

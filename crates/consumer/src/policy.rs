@@ -20,6 +20,23 @@ pub struct Policy {
     pub filters: Vec<Bytes>,
     pub replay_original: bool,
     pub mode: Mode,
+    /// Pull priority-group policy (ADR-42).
+    pub priority: Priority,
+}
+
+/// How waiting pull requests are chosen (ADR-42).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// Round robin over every waiting request.
+    #[default]
+    None,
+    /// Requests with `min_pending`/`min_ack_pending` are served only while the consumer is
+    /// that far behind; requests without conditions come first.
+    Overflow,
+    /// One client gets everything; another takes over after `timeout_ns` without its pulls.
+    PinnedClient { timeout_ns: i64 },
+    /// The lowest `priority` number among waiting requests is served first.
+    Prioritized,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

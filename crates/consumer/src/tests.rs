@@ -35,6 +35,7 @@ fn pull_policy() -> Policy {
         max_ack_pending: 1000,
         filters: Vec::new(),
         replay_original: false,
+        priority: crate::Priority::None,
         mode: Mode::Pull { max_waiting: 512 },
     }
 }
@@ -44,9 +45,7 @@ fn req(batch: u64) -> PullRequest {
         reply: Bytes::from_static(b"_INBOX.r"),
         batch,
         max_bytes: 0,
-        expires_at_ns: None,
-        no_wait: false,
-        heartbeat_ns: 0,
+        ..PullRequest::default()
     }
 }
 
@@ -311,4 +310,105 @@ fn max_bytes_cuts_the_request() {
     let (msgs, statuses) = split(&mut e);
     assert_eq!(msgs.len(), 1);
     assert_eq!(statuses, vec!["409 Message Size Exceeds MaxBytes"]);
+}
+
+fn reply_of(r: &'static str, batch: u64) -> PullRequest {
+    PullRequest {
+        reply: Bytes::from_static(r.as_bytes()),
+        batch,
+        ..PullRequest::default()
+    }
+}
+
+/// (reply subject, pin id) of each delivery, and every status as "code description".
+fn deliveries(engine: &mut Engine) -> (Vec<(String, Option<String>)>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut statuses = Vec::new();
+    for c in engine.take_commands() {
+        match c {
+            Command::Deliver { to, pin_id, .. } => {
+                out.push((String::from_utf8_lossy(&to).into_owned(), pin_id))
+            }
+            Command::Status {
+                code, description, ..
+            } => statuses.push(format!("{code} {description}")),
+            _ => {}
+        }
+    }
+    (out, statuses)
+}
+
+#[test]
+fn pinned_client_gets_everything_until_unpinned() {
+    let store = store_with(&["a", "a", "a", "a"]);
+    let mut p = pull_policy();
+    p.priority = crate::Priority::PinnedClient { timeout_ns: 10 * S };
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.pull(reply_of("first", 1), &*store, 4, 0);
+    let (out, _) = deliveries(&mut e);
+    let pin = out[0]
+        .1
+        .clone()
+        .expect("the first delivery carries the pin");
+    e.pull(reply_of("standby", 5), &*store, 4, 0);
+    assert!(
+        deliveries(&mut e).0.is_empty(),
+        "standby waits while a client is pinned"
+    );
+    let mut stale = reply_of("stale", 1);
+    stale.pin_id = "not-the-pin".into();
+    e.pull(stale, &*store, 4, 0);
+    assert_eq!(deliveries(&mut e).1, vec!["423 Nats-Pin-Id mismatch"]);
+    let mut again = reply_of("first", 1);
+    again.pin_id = pin.clone();
+    e.pull(again, &*store, 4, 0);
+    assert_eq!(
+        deliveries(&mut e).0,
+        vec![("first".into(), Some(pin.clone()))]
+    );
+    // Quiet past the timeout: the pin goes and the standby is pinned anew.
+    e.tick(&*store, 4, 20 * S);
+    let (out, _) = deliveries(&mut e);
+    assert_eq!(out.len(), 2);
+    assert!(out
+        .iter()
+        .all(|(to, id)| to == "standby" && id.as_deref() != Some(pin.as_str())));
+    assert!(e.pin().is_some());
+    assert!(e.unpin("admin"));
+    assert!(e.pin().is_none());
+}
+
+#[test]
+fn overflow_serves_conditional_pulls_only_when_behind() {
+    let store = store_with(&["a", "a", "a"]);
+    let mut p = pull_policy();
+    p.priority = crate::Priority::Overflow;
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    let mut far = reply_of("far", 1);
+    far.min_pending = 5;
+    e.pull(far, &*store, 3, 0);
+    assert!(deliveries(&mut e).0.is_empty(), "3 pending < 5");
+    let mut near = reply_of("far2", 1);
+    near.min_pending = 2;
+    e.pull(near, &*store, 3, 0);
+    assert_eq!(deliveries(&mut e).0[0].0, "far2", "3 pending >= 2");
+}
+
+#[test]
+fn prioritized_serves_the_lowest_priority_number_first() {
+    let store = store_with(&["a", "a"]);
+    let mut p = pull_policy();
+    p.priority = crate::Priority::Prioritized;
+    let mut e = Engine::new(p, StartPolicy::New, &*store, 0).unwrap();
+    let mut low = reply_of("low", 1);
+    low.priority = 5;
+    let mut high = reply_of("high", 1);
+    high.priority = 1;
+    e.pull(low, &*store, 2, 0);
+    e.pull(high, &*store, 2, 0);
+    let mut store = store;
+    store.append(b"a", b"", b"x", 0, None).unwrap();
+    e.stream_changed(&*store, false);
+    e.deliver(&*store, 3, 0);
+    assert_eq!(deliveries(&mut e).0[0].0, "high");
 }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 /// A pull request as the engine sees it (the server has validated it against the config).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PullRequest {
     /// Where messages and status replies go.
     pub reply: Bytes,
@@ -18,6 +18,14 @@ pub struct PullRequest {
     pub no_wait: bool,
     /// Idle heartbeat interval in ns; 0: none.
     pub heartbeat_ns: i64,
+    /// Overflow policy: serve only while num_pending >= this (0: no condition).
+    pub min_pending: u64,
+    /// Overflow policy: serve only while num_ack_pending >= this (0: no condition).
+    pub min_ack_pending: u64,
+    /// Pinned-client policy: the pin id the client holds (empty: none).
+    pub pin_id: String,
+    /// Prioritized policy: 0 (first) to 9.
+    pub priority: u8,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +98,40 @@ impl WaitQueue {
         self.queue.front()
     }
 
+    pub fn get(&self, index: usize) -> Option<&Waiting> {
+        self.queue.get(index)
+    }
+
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut Waiting> {
+        self.queue.get_mut(index)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Waiting> {
+        self.queue.iter()
+    }
+
+    /// The first request (in round-robin order) that `eligible` accepts.
+    pub fn position(&self, eligible: impl Fn(&Waiting) -> bool) -> Option<usize> {
+        self.queue.iter().position(eligible)
+    }
+
+    pub fn remove(&mut self, index: usize) -> Option<Waiting> {
+        self.queue.remove(index)
+    }
+
+    /// Removes the requests `reject` picks (for example those holding a stale pin id).
+    pub fn take_where(&mut self, reject: impl Fn(&Waiting) -> bool) -> Vec<Waiting> {
+        let mut out = Vec::new();
+        self.queue.retain(|w| {
+            let gone = reject(w);
+            if gone {
+                out.push(w.clone());
+            }
+            !gone
+        });
+        out
+    }
+
     /// Removes the front request (its batch was cut short).
     pub fn pop_front(&mut self) -> Option<Waiting> {
         self.queue.pop_front()
@@ -98,7 +140,12 @@ impl WaitQueue {
     /// Charges one delivered message of `size` bytes to the front request, then rotates it
     /// to the back if it wants more; returns it if its batch is complete.
     pub fn charge_front(&mut self, size: u64, now_ns: i64) -> Option<Waiting> {
-        let mut w = self.queue.pop_front()?;
+        self.charge(0, size, now_ns)
+    }
+
+    /// `charge_front` for the request at `index`.
+    pub fn charge(&mut self, index: usize, size: u64, now_ns: i64) -> Option<Waiting> {
+        let mut w = self.queue.remove(index)?;
         w.msgs_left = w.msgs_left.saturating_sub(1);
         if w.req.max_bytes > 0 {
             w.bytes_left = w.bytes_left.saturating_sub(size);
@@ -176,8 +223,7 @@ mod tests {
             batch,
             max_bytes: 0,
             expires_at_ns: Some(100),
-            no_wait: false,
-            heartbeat_ns: 0,
+            ..PullRequest::default()
         }
     }
 

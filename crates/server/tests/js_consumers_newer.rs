@@ -262,7 +262,6 @@ async fn pause_and_resume() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "priority groups (ADR-42) are not implemented yet"]
 async fn priority_groups_overflow_and_pinned_client() {
     // 2.10+: not checked against the 2.9.10 reference (priority groups are 2.11, ADR-42; texts
     // from 2.14 consumer.go processNextMsgRequest and errors.json).

@@ -193,6 +193,27 @@ impl JsApi {
         Ok(ConsumerPauseBody::at(until, now))
     }
 
+    pub(super) fn consumer_unpin(
+        &self,
+        stream: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<jsapi::EmptyBody> {
+        let request: jsapi::ConsumerUnpinRequest = decode_request(body, false)?;
+        request.validate()?;
+        let (_, consumer) = self.consumer(stream, name)?;
+        if !consumer
+            .config
+            .read()
+            .priority_groups
+            .contains(&request.group)
+        {
+            return Err(JsError::ConsumerInvalidPriorityGroup);
+        }
+        consumer.unpin();
+        Ok(jsapi::EmptyBody {})
+    }
+
     fn consumer_advisory(&self, kind: &str, action: &str, stream: &str, name: &str) {
         let body = json!({
             "type": "io.nats.jetstream.advisory.v1.consumer_action",

@@ -1,8 +1,8 @@
 //! From the JetStream `ConsumerConfig` to what the consumer engine needs.
 
 use bytes::Bytes;
-use weir_consumer::{AckMode, Mode, Policy, StartPolicy};
-use weir_jsapi::{AckPolicy, ConsumerConfig, DeliverPolicy, ReplayPolicy};
+use weir_consumer::{AckMode, Mode, Policy, Priority, StartPolicy};
+use weir_jsapi::{AckPolicy, ConsumerConfig, DeliverPolicy, PriorityPolicy, ReplayPolicy};
 
 /// nats-server's `ack_wait` default.
 const DEFAULT_ACK_WAIT_NS: i64 = 30_000_000_000;
@@ -51,6 +51,18 @@ pub fn policy_of(stream: &str, name: &str, cfg: &ConsumerConfig) -> Policy {
             .collect(),
         replay_original: cfg.replay_policy == ReplayPolicy::Original,
         mode,
+        priority: match cfg.priority_policy {
+            PriorityPolicy::None => Priority::None,
+            PriorityPolicy::Overflow => Priority::Overflow,
+            PriorityPolicy::PinnedClient => Priority::PinnedClient {
+                timeout_ns: if cfg.priority_timeout > 0 {
+                    cfg.priority_timeout
+                } else {
+                    weir_jsapi::DEFAULT_PINNED_TTL
+                },
+            },
+            PriorityPolicy::Prioritized => Priority::Prioritized,
+        },
     }
 }
 

@@ -36,10 +36,27 @@ impl Consumer {
         let publisher = &mut inner.publisher;
         for command in commands {
             match command {
-                Command::Deliver { to, msg, ack } => {
+                Command::Deliver {
+                    to,
+                    msg,
+                    ack,
+                    pin_id,
+                } => {
                     subject.clear();
                     encode_ack_subject(&mut subject, &self.stream_name, &self.name, &ack);
-                    if headers_only {
+                    if let Some(pin) = pin_id {
+                        // Pinned deliveries carry the pin (ADR-42); the payload is kept.
+                        let mut hdr = crate::jetstream::open_header_block(&msg.headers);
+                        hdr.extend_from_slice(format!("Nats-Pin-Id: {pin}\r\n\r\n").as_bytes());
+                        publisher.publish_as(
+                            &state,
+                            &to,
+                            &msg.subject,
+                            Some(&subject),
+                            Some(&hdr),
+                            &msg.payload,
+                        );
+                    } else if headers_only {
                         let mut hdr = crate::jetstream::open_header_block(&msg.headers);
                         hdr.extend_from_slice(
                             format!("Nats-Msg-Size: {}\r\n\r\n", msg.payload.len()).as_bytes(),
@@ -79,6 +96,24 @@ impl Consumer {
                     publisher.publish(&state, &to, reply.as_deref(), Some(hdr.as_bytes()), b"");
                 }
                 Command::ConfirmAck { to } => inner.confirms.push(to),
+                Command::Pinned { id } => {
+                    let group = self.config.read().priority_groups.first().cloned();
+                    let body = json!({
+                        "type": "io.nats.jetstream.advisory.v1.consumer_group_pinned",
+                        "stream": self.stream_name, "consumer": self.name,
+                        "group": group.unwrap_or_default(), "pinned_id": id,
+                    });
+                    self.advisory(publisher, &state, "PINNED", body);
+                }
+                Command::Unpinned { id, reason } => {
+                    let group = self.config.read().priority_groups.first().cloned();
+                    let body = json!({
+                        "type": "io.nats.jetstream.advisory.v1.consumer_group_unpinned",
+                        "stream": self.stream_name, "consumer": self.name,
+                        "group": group.unwrap_or_default(), "pinned_id": id, "reason": reason,
+                    });
+                    self.advisory(publisher, &state, "UNPINNED", body);
+                }
                 Command::Acked { stream_seq } => acked.push(stream_seq),
                 Command::MaxDeliveries {
                     stream_seq,

@@ -100,6 +100,10 @@ impl Consumer {
             expires_at_ns: (req.expires > 0).then(|| now.saturating_add(req.expires)),
             no_wait: req.no_wait,
             heartbeat_ns: req.idle_heartbeat.max(0),
+            min_pending: req.min_pending.max(0) as u64,
+            min_ack_pending: req.min_ack_pending.max(0) as u64,
+            pin_id: req.id,
+            priority: req.priority.clamp(0, 9) as u8,
         });
     }
 }

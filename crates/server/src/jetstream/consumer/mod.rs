@@ -174,6 +174,14 @@ impl Consumer {
         self.wake.notify_one();
     }
 
+    /// `CONSUMER.UNPIN`: the pinned client loses its pin; the next delivery pins anew.
+    pub fn unpin(&self) {
+        self.with_engine(|engine, store, visible, now| {
+            engine.unpin("admin");
+            engine.deliver(store, visible, now);
+        });
+    }
+
     /// Pauses until `until_ns`, or resumes with None.
     pub fn set_paused(&self, until: Option<Timestamp>) {
         self.config.write().pause_until = until;
@@ -229,6 +237,10 @@ impl Consumer {
         info.num_waiting = engine.num_waiting() as i64;
         info.num_pending = engine.num_pending(&**store);
         info.push_bound = !engine.policy().is_pull() && bound;
+        if let (Some(group), Some(pin)) = (info.priority_groups.first_mut(), engine.pin()) {
+            group.pinned_client_id = pin.id.clone();
+            group.pinned_ts = Some(Timestamp::from_unix_nanos(pin.since_ns));
+        }
         info
     }
 
