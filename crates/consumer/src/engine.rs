@@ -709,6 +709,21 @@ impl Engine {
         true
     }
 
+    /// `CONSUMER.RESET` (ADR-60): delivery restarts at `seq` (0: just after the ack floor).
+    /// Returns the sequence delivery restarts at.
+    pub fn reset(&mut self, seq: u64) -> u64 {
+        let after = if seq == 0 {
+            self.tracker.ack_floor.stream_seq
+        } else {
+            seq - 1
+        };
+        self.tracker.reset_after(after);
+        self.catchup.clear();
+        self.num_pending = None;
+        self.dirty = true;
+        after + 1
+    }
+
     pub fn pin(&self) -> Option<&Pin> {
         self.pin.as_ref()
     }
@@ -849,7 +864,7 @@ fn last_matching(store: &dyn Store, filters: &[&[u8]]) -> Result<Option<u64>, St
 }
 
 /// First live message stored at or after `ts_ns` (timestamps rise with sequence).
-fn first_at_or_after(store: &dyn Store, ts_ns: i64) -> Result<Option<u64>, StoreError> {
+pub fn first_at_or_after(store: &dyn Store, ts_ns: i64) -> Result<Option<u64>, StoreError> {
     let st = store.state();
     let (mut lo, mut hi) = (st.first_seq, st.last_seq);
     let mut found = None;

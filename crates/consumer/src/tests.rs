@@ -412,3 +412,20 @@ fn prioritized_serves_the_lowest_priority_number_first() {
     e.deliver(&*store, 3, 0);
     assert_eq!(deliveries(&mut e).0[0].0, "high");
 }
+
+#[test]
+fn reset_redelivers_from_the_given_sequence() {
+    let store = store_with(&["a", "a", "a", "a"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(3), &*store, 4, 0);
+    let (msgs, _) = split(&mut e);
+    e.ack(msgs[0].1, AckKind::Ack, None, &*store, 4, 0);
+    split(&mut e);
+    assert_eq!(e.reset(2), 2);
+    assert_eq!(e.tracker.num_ack_pending(), 0);
+    assert_eq!(e.num_pending(&*store), 3);
+    e.pull(req(1), &*store, 4, 0);
+    assert_eq!(split(&mut e).0[0].0, 2);
+    // 0: back to just after the ack floor (seq 1 was acked; 2 is pending again).
+    assert_eq!(e.reset(0), 2);
+}

@@ -318,6 +318,17 @@ impl AckTracker {
         gone_seqs.len()
     }
 
+    /// `CONSUMER.RESET`: forget every pending message and carry on after `stream_seq`, as if
+    /// everything up to it was acknowledged and nothing after it delivered.
+    pub fn reset_after(&mut self, stream_seq: u64) {
+        self.pending.clear();
+        self.redelivered.clear();
+        self.deadlines.clear();
+        self.due.clear();
+        self.delivered.stream_seq = stream_seq;
+        self.ack_floor = self.delivered;
+    }
+
     /// Jumps past a purge: nothing below `first_seq` can be delivered any more.
     pub fn skip_to(&mut self, first_seq: u64) {
         if first_seq > self.delivered.stream_seq + 1 {

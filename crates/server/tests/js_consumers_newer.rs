@@ -414,7 +414,6 @@ async fn priority_groups_overflow_and_pinned_client() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "CONSUMER.RESET (ADR-60) is not implemented yet"]
 async fn reset_moves_the_consumer() {
     // 2.10+: not checked against the 2.9.10 reference (consumer reset is 2.14, ADR-60;
     // `$JS.API.CONSUMER.RESET.<stream>.<consumer>` `{"seq"}`, reply = consumer info + reset_seq).

@@ -193,6 +193,32 @@ impl JsApi {
         Ok(ConsumerPauseBody::at(until, now))
     }
 
+    pub(super) fn consumer_reset(
+        &self,
+        stream: &str,
+        name: &str,
+        body: &[u8],
+    ) -> Result<jsapi::ConsumerResetBody> {
+        let request: jsapi::ConsumerResetRequest = decode_optional_request(body, false)?;
+        let (entry, consumer) = self.consumer(stream, name)?;
+        let config = consumer.config.read().clone();
+        let start_time_seq = match config.opt_start_time {
+            Some(t) if config.deliver_policy == jsapi::DeliverPolicy::ByStartTime => {
+                let store = entry.stream.store.read();
+                weir_consumer::first_at_or_after(&**store, t.unix_nanos())
+                    .map_err(|e| JsError::StreamGeneralError { err: e.to_string() })?
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        };
+        jsapi::check_consumer_reset(&config, request.seq, start_time_seq)?;
+        let reset_seq = consumer.reset(request.seq);
+        Ok(jsapi::ConsumerResetBody {
+            info: Some(consumer.info()),
+            reset_seq,
+        })
+    }
+
     pub(super) fn consumer_unpin(
         &self,
         stream: &str,

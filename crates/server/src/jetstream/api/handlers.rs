@@ -126,6 +126,11 @@ impl ApiService for JsApi {
                 self.consumer_pause(stream, consumer, body),
                 &mut errors,
             ),
+            ApiOp::ConsumerReset { stream, consumer } => json(
+                jsapi::CONSUMER_RESET_RESPONSE,
+                self.consumer_reset(stream, consumer, body),
+                &mut errors,
+            ),
             ApiOp::ConsumerUnpin { stream, consumer } => json(
                 jsapi::CONSUMER_UNPIN_RESPONSE,
                 self.consumer_unpin(stream, consumer, body),

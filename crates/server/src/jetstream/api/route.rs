@@ -41,6 +41,10 @@ pub enum ApiOp {
         stream: String,
         consumer: String,
     },
+    ConsumerReset {
+        stream: String,
+        consumer: String,
+    },
     /// `CONSUMER.MSG.NEXT.<stream>.<consumer>`: handed to the consumer on the publisher's task.
     ConsumerNext {
         stream: String,
@@ -87,6 +91,10 @@ pub fn parse(subject: &str) -> Option<ApiOp> {
         ["CONSUMER", "NAMES", s] => ApiOp::ConsumerNames(s.to_string()),
         ["CONSUMER", "LIST", s] => ApiOp::ConsumerList(s.to_string()),
         ["CONSUMER", "PAUSE", s, c] => ApiOp::ConsumerPause {
+            stream: s.to_string(),
+            consumer: c.to_string(),
+        },
+        ["CONSUMER", "RESET", s, c] => ApiOp::ConsumerReset {
             stream: s.to_string(),
             consumer: c.to_string(),
         },

@@ -174,6 +174,16 @@ impl Consumer {
         self.wake.notify_one();
     }
 
+    /// `CONSUMER.RESET`: delivery restarts at `seq` (0: after the ack floor); returns that seq.
+    pub fn reset(&self, seq: u64) -> u64 {
+        let mut reset_seq = 0;
+        self.with_engine(|engine, store, visible, now| {
+            reset_seq = engine.reset(seq);
+            engine.deliver(store, visible, now);
+        });
+        reset_seq
+    }
+
     /// `CONSUMER.UNPIN`: the pinned client loses its pin; the next delivery pins anew.
     pub fn unpin(&self) {
         self.with_engine(|engine, store, visible, now| {
