@@ -33,6 +33,13 @@ pub enum Command {
         /// Pinned-client policy: the `Nats-Pin-Id` header the delivery carries.
         pin_id: Option<String>,
     },
+    /// An explicit ack, for the `sample_freq` ack metric.
+    AckMetric {
+        stream_seq: u64,
+        consumer_seq: u64,
+        deliveries: u64,
+        ack_time_ns: i64,
+    },
     /// A client was pinned (ADR-42).
     Pinned { id: String },
     /// The pinned client lost its pin (`reason`: "admin" or "timeout").
@@ -329,6 +336,16 @@ impl Engine {
         let is_next = matches!(kind, AckKind::Next(_));
         match kind {
             AckKind::Ack | AckKind::Next(_) => {
+                if self.policy.ack_metrics {
+                    if let Some(p) = self.tracker.get(seq).copied() {
+                        self.out.push(Command::AckMetric {
+                            stream_seq: seq,
+                            consumer_seq: p.consumer_seq,
+                            deliveries: self.tracker.deliveries(seq),
+                            ack_time_ns: now_ns.saturating_sub(p.delivered_ns).max(1),
+                        });
+                    }
+                }
                 for stream_seq in self.tracker.ack(seq) {
                     self.out.push(Command::Acked { stream_seq });
                     self.dirty = true;

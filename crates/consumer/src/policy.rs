@@ -22,6 +22,9 @@ pub struct Policy {
     pub mode: Mode,
     /// Pull priority-group policy (ADR-42).
     pub priority: Priority,
+    /// `sample_freq` is set: every explicit ack is reported for the ack metric (the runtime
+    /// samples them).
+    pub ack_metrics: bool,
 }
 
 /// How waiting pull requests are chosen (ADR-42).

@@ -36,6 +36,7 @@ fn pull_policy() -> Policy {
         filters: Vec::new(),
         replay_original: false,
         priority: crate::Priority::None,
+        ack_metrics: false,
         mode: Mode::Pull { max_waiting: 512 },
     }
 }
@@ -428,4 +429,22 @@ fn reset_redelivers_from_the_given_sequence() {
     assert_eq!(split(&mut e).0[0].0, 2);
     // 0: back to just after the ack floor (seq 1 was acked; 2 is pending again).
     assert_eq!(e.reset(0), 2);
+}
+
+#[test]
+fn ack_metrics_report_ack_time() {
+    let store = store_with(&["a"]);
+    let mut p = pull_policy();
+    p.ack_metrics = true;
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(1), &*store, 1, 10);
+    let (msgs, _) = split(&mut e);
+    e.ack(msgs[0].1, AckKind::Ack, None, &*store, 1, 35);
+    let cmds: Vec<Command> = e.take_commands().collect();
+    assert!(cmds.contains(&Command::AckMetric {
+        stream_seq: 1,
+        consumer_seq: 1,
+        deliveries: 1,
+        ack_time_ns: 25
+    }));
 }

@@ -101,6 +101,10 @@ impl AckTracker {
         self.redelivered.get(&stream_seq).copied().unwrap_or(1)
     }
 
+    pub fn get(&self, stream_seq: u64) -> Option<&PendingMsg> {
+        self.pending.get(&stream_seq)
+    }
+
     pub fn is_pending(&self, stream_seq: u64) -> bool {
         self.pending.contains_key(&stream_seq)
     }

@@ -533,7 +533,6 @@ async fn max_deliver_with_naks() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "Weir does not publish $JS.EVENT.METRIC.CONSUMER.ACK (sample_freq) yet"]
 async fn ack_metric_with_sample_freq() {
     let j = setup!();
     let c = &j.c;

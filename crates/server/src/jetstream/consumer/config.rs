@@ -50,6 +50,7 @@ pub fn policy_of(stream: &str, name: &str, cfg: &ConsumerConfig) -> Policy {
             .map(|f| Bytes::copy_from_slice(f.as_bytes()))
             .collect(),
         replay_original: cfg.replay_policy == ReplayPolicy::Original,
+        ack_metrics: !cfg.sample_freq.is_empty(),
         mode,
         priority: match cfg.priority_policy {
             PriorityPolicy::None => Priority::None,
@@ -77,6 +78,16 @@ pub fn start_of(cfg: &ConsumerConfig) -> StartPolicy {
         }
         DeliverPolicy::LastPerSubject => StartPolicy::LastPerSubject,
     }
+}
+
+/// Whether to report this ack for a `sample_freq` of "N" or "N%" (percent of acks).
+pub fn sampled(sample_freq: &str) -> bool {
+    let percent: u32 = sample_freq
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .unwrap_or(0);
+    percent >= 100 || (percent > 0 && rand::random::<u32>() % 100 < percent)
 }
 
 /// The dead-letter subject a consumer's metadata names, if any.

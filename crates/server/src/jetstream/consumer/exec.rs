@@ -96,6 +96,27 @@ impl Consumer {
                     publisher.publish(&state, &to, reply.as_deref(), Some(hdr.as_bytes()), b"");
                 }
                 Command::ConfirmAck { to } => inner.confirms.push(to),
+                Command::AckMetric {
+                    stream_seq,
+                    consumer_seq,
+                    deliveries,
+                    ack_time_ns,
+                } => {
+                    if config::sampled(&self.config.read().sample_freq) {
+                        let body = json!({
+                            "type": "io.nats.jetstream.metric.v1.consumer_ack",
+                            "stream": self.stream_name, "consumer": self.name,
+                            "consumer_seq": consumer_seq, "stream_seq": stream_seq,
+                            "ack_time": ack_time_ns, "deliveries": deliveries,
+                        });
+                        let subject = format!(
+                            "$JS.EVENT.METRIC.CONSUMER.ACK.{}.{}",
+                            self.stream_name, self.name
+                        );
+                        let payload = crate::jetstream::advisory_payload(body);
+                        publisher.publish(&state, subject.as_bytes(), None, None, &payload);
+                    }
+                }
                 Command::Pinned { id } => {
                     let group = self.config.read().priority_groups.first().cloned();
                     let body = json!({
