@@ -10,7 +10,9 @@ use crate::StoreError;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
 
 pub(crate) const SEGMENT_EXT: &str = "blk";
 /// `<segment name>` + this: a compacted copy being written; renamed over
@@ -64,7 +66,14 @@ pub(crate) struct Segment {
     pub compact_skip_live: Option<u64>,
     /// Recovery found damage here: kept as evidence, never compacted.
     pub damaged: bool,
+    /// The last block read from disk, so a consumer reading forward costs one `pread` per
+    /// block, not two per message. Only bytes below `written_bytes`, which change only by
+    /// `rewrite` (erase), which clears it.
+    readahead: Mutex<Option<(u64, Bytes)>>,
 }
+
+/// Bytes read from disk at once when a record is not in the read-ahead block.
+const READAHEAD_BYTES: usize = 64 * 1024;
 
 impl Segment {
     /// Creates a new segment file; its header is buffered like a record.
@@ -130,6 +139,7 @@ impl Segment {
             dirty: false,
             compact_skip_live: None,
             damaged: false,
+            readahead: Mutex::new(None),
         }
     }
 
@@ -239,6 +249,40 @@ impl Segment {
         self.file.read_exact_at(buf, offset).ctx(&self.path)
     }
 
+    /// Drops the read-ahead block: the bytes on disk changed (erase, compaction).
+    pub fn forget_readahead(&self) {
+        if let Ok(mut slot) = self.readahead.lock() {
+            *slot = None;
+        }
+    }
+
+    /// The whole record at `offset`, from the read-ahead block when it holds it.
+    pub fn read_record_shared(&self, offset: u64) -> Result<Bytes, StoreError> {
+        if offset >= self.written_bytes {
+            return self.read_record(offset).map(Bytes::from);
+        }
+        let cached = self.readahead.lock().ok().and_then(|b| b.clone());
+        if let Some(rec) = cached.and_then(|(at, block)| record_in(&block, at, offset)) {
+            return Ok(rec);
+        }
+        let want = (self.written_bytes - offset).min(READAHEAD_BYTES as u64) as usize;
+        let mut block = vec![0u8; want];
+        self.file
+            .read_exact_at(&mut block, offset)
+            .ctx(&self.path)?;
+        let block = Bytes::from(block);
+        match record_in(&block, offset, offset) {
+            Some(rec) => {
+                if let Ok(mut slot) = self.readahead.lock() {
+                    *slot = Some((offset, block));
+                }
+                Ok(rec)
+            }
+            // Larger than a block (or damaged: the exact read reports it).
+            None => self.read_record(offset).map(Bytes::from),
+        }
+    }
+
     /// Reads the whole record at `offset` (length-checked before allocating).
     pub fn read_record(&self, offset: u64) -> Result<Vec<u8>, StoreError> {
         let mut len_buf = [0u8; 4];
@@ -254,6 +298,7 @@ impl Segment {
 
     /// Overwrites an already-encoded record of the same length.
     pub fn rewrite(&mut self, offset: u64, rec: &[u8]) -> Result<(), StoreError> {
+        self.forget_readahead();
         if offset >= self.written_bytes {
             let from = (offset - self.written_bytes) as usize;
             self.pending[from..from + rec.len()].copy_from_slice(rec);
@@ -296,4 +341,12 @@ const PREALLOC_MODE: libc::c_int = 0;
 #[cfg(not(target_os = "linux"))]
 fn fallocate(_file: &File, _offset: u64, _len: u64) -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// The record at `offset` if the block read at `block_at` holds all of it.
+fn record_in(block: &Bytes, block_at: u64, offset: u64) -> Option<Bytes> {
+    let start = usize::try_from(offset.checked_sub(block_at)?).ok()?;
+    let len_bytes: [u8; 4] = block.get(start..start + 4)?.try_into().ok()?;
+    let len = record::peek_len(&len_bytes).ok()?;
+    (start + len <= block.len()).then(|| block.slice(start..start + len))
 }

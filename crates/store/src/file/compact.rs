@@ -227,6 +227,7 @@ impl FileStore {
         // Renamed: from now on the new file is the segment, whatever follows.
         let seg = &mut self.segments[i];
         seg.file = Arc::new(file);
+        seg.forget_readahead();
         seg.written_bytes = plan.bytes.len() as u64;
         seg.allocated = seg.written_bytes;
         seg.version = FORMAT_VERSION;

@@ -249,7 +249,7 @@ impl FileStore {
         };
         let seg = &self.segments[seg_index(&self.segments, seq)];
         let offset = u64::from(slot.loc);
-        let backing = Bytes::from(seg.read_record(offset)?);
+        let backing = seg.read_record_shared(offset)?;
         let view = record::parse(&backing).map_err(|e| seg.corrupt(offset, &e.to_string()))?;
         if view.hdr.kind != KIND_MSG || view.hdr.seq != seq {
             return Err(seg.corrupt(
