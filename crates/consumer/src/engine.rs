@@ -118,6 +118,8 @@ pub struct Engine {
     /// `replay_policy: original`: (first message's stored ts, when it was delivered).
     replay_anchor: Option<(i64, i64)>,
     replay_wake_ns: Option<i64>,
+    /// `rate_limit_bps`: when the next push delivery may go out.
+    rate_next_ns: i64,
     paused_until_ns: Option<i64>,
     /// State changed since the last `take_dirty`.
     dirty: bool,
@@ -190,6 +192,7 @@ impl Engine {
             last_push_ns: now_ns,
             replay_anchor: None,
             replay_wake_ns: None,
+            rate_next_ns: 0,
             paused_until_ns: None,
             dirty: true,
             out: Vec::new(),
@@ -481,6 +484,7 @@ impl Engine {
             self.tracker.next_deadline_ns(),
             self.waiting.next_event_ns(),
             self.replay_wake_ns,
+            (self.rate_next_ns > 0).then_some(self.rate_next_ns),
             self.paused_until_ns,
             match (self.policy.priority, &self.pin) {
                 (Priority::PinnedClient { timeout_ns }, Some(pin)) => {
@@ -560,13 +564,18 @@ impl Engine {
                     if !self.push_active || self.flow.unacked_bytes >= FLOW_CONTROL_MAX_BYTES {
                         return;
                     }
+                    if self.rate_next_ns > now_ns {
+                        // Rate limited: `next_wakeup_ns` brings the task back.
+                        return;
+                    }
                     deliver_subject.clone()
                 }
             };
             let Some((msg, redelivery)) = self.next_msg(store, visible_seq, now_ns) else {
                 break;
             };
-            let size = wire_size(&msg) + self.ack_subject_len(&msg, redelivery);
+            let msg_size = wire_size(&msg);
+            let size = msg_size + self.ack_subject_len(&msg, redelivery);
             if let Some(w) = self.waiting.get(target).filter(|_| self.policy.is_pull()) {
                 if w.req.max_bytes > 0 && size > w.bytes_left {
                     // Not delivered: a redelivery goes back to the front of its queue; a
@@ -619,6 +628,12 @@ impl Engine {
                     ..
                 } => {
                     self.last_push_ns = now_ns;
+                    if self.policy.rate_limit_bps > 0 {
+                        let ns = (u128::from(msg_size) * 8 * 1_000_000_000
+                            / u128::from(self.policy.rate_limit_bps))
+                            as i64;
+                        self.rate_next_ns = self.rate_next_ns.max(now_ns).saturating_add(ns);
+                    }
                     if *flow_control {
                         let subject = deliver_subject.clone();
                         self.charge_flow(size, &subject);

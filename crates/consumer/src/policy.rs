@@ -25,6 +25,8 @@ pub struct Policy {
     /// `sample_freq` is set: every explicit ack is reported for the ack metric (the runtime
     /// samples them).
     pub ack_metrics: bool,
+    /// Push delivery rate limit in bits per second (`rate_limit_bps`); 0: none.
+    pub rate_limit_bps: u64,
 }
 
 /// How waiting pull requests are chosen (ADR-42).

@@ -37,6 +37,7 @@ fn pull_policy() -> Policy {
         replay_original: false,
         priority: crate::Priority::None,
         ack_metrics: false,
+        rate_limit_bps: 0,
         mode: Mode::Pull { max_waiting: 512 },
     }
 }
@@ -447,4 +448,24 @@ fn ack_metrics_report_ack_time() {
         deliveries: 1,
         ack_time_ns: 25
     }));
+}
+
+#[test]
+fn push_rate_limit_spaces_deliveries() {
+    let store = store_with(&["a", "a", "a"]);
+    let mut p = pull_policy();
+    p.mode = Mode::Push {
+        deliver_subject: Bytes::from_static(b"d"),
+        flow_control: false,
+        idle_heartbeat_ns: 0,
+    };
+    // "a" + "mN" = 3 bytes = 24 bits; at 24 bits/s one message per second.
+    p.rate_limit_bps = 24;
+    let mut e = Engine::new(p, StartPolicy::All, &*store, 0).unwrap();
+    e.set_push_active(true);
+    e.deliver(&*store, 3, 0);
+    assert_eq!(split(&mut e).0.len(), 1);
+    assert_eq!(e.next_wakeup_ns(), Some(S));
+    e.tick(&*store, 3, S);
+    assert_eq!(split(&mut e).0.len(), 1);
 }

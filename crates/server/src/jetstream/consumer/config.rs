@@ -51,6 +51,7 @@ pub fn policy_of(stream: &str, name: &str, cfg: &ConsumerConfig) -> Policy {
             .collect(),
         replay_original: cfg.replay_policy == ReplayPolicy::Original,
         ack_metrics: !cfg.sample_freq.is_empty(),
+        rate_limit_bps: cfg.rate_limit_bps,
         mode,
         priority: match cfg.priority_policy {
             PriorityPolicy::None => Priority::None,
