@@ -56,7 +56,11 @@ pub fn validate_transform(src: &str, dest: &str) -> Result<(), String> {
                     ));
                 }
             }
-            t if t.starts_with('$') => check_index(&t[1..], src_pwc, dest)?,
+            // Legacy `$n`: nats-server's indexPlaceHolders takes a `$` token
+            // whose rest is not an integer (`$KV`, `$JS`) as a literal.
+            t if t.len() > 1 && t.starts_with('$') && t[1..].parse::<i64>().is_ok() => {
+                check_index(&t[1..], src_pwc, dest)?
+            }
             t if t.contains("{{") => check_function(t, src_pwc, dest)?,
             t if t.chars().any(|c| c.is_whitespace()) => {
                 return Err(format!("invalid mapping destination: {dest}"));
@@ -142,6 +146,10 @@ mod tests {
     fn references_and_functions() {
         assert!(validate_transform("a.*.*", "b.$2.$1").is_ok());
         assert!(validate_transform("a.*", "b.$2").is_err());
+        assert!(validate_transform("a.*", "b.$0").is_err());
+        // `$` + non-integer is a literal token, as in nats-server.
+        assert!(validate_transform("A.>", "$KV.test.>").is_ok());
+        assert!(validate_transform("a", "$JS.x.$").is_ok());
         assert!(validate_transform("a.*", "b.{{wildcard(1)}}").is_ok());
         assert!(validate_transform("a.*", "b.{{ Wildcard( 1 ) }}").is_ok());
         assert!(validate_transform("a.*", "b.{{wildcard(2)}}").is_err());

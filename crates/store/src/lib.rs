@@ -114,6 +114,10 @@ pub struct ExpiredMsg {
     pub subject: Bytes,
     /// True when removed by its own per-message TTL, false for `max_age`.
     pub by_ttl: bool,
+    /// The message's header block when it was the last one on its subject (the subject
+    /// is now empty), so the writer can decide whether a delete marker takes its place
+    /// (ADR-43: not when the message is itself a marker); `None` otherwise.
+    pub last_headers: Option<Bytes>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! Limit, purge and expiry decisions, shared by both stores. They only edit
 //! the `Table`; the stores react to each removal through the sink.
 
+use bytes::Bytes;
+
 use crate::table::{Sink, Table};
 use crate::{PurgeRequest, StoreError, StoreLimits};
 
@@ -162,27 +164,20 @@ pub(crate) fn purge(
 }
 
 /// Removes messages whose TTL is due, then those older than `max_age`.
-/// `ts_of` reads a live message's timestamp. Returns (seq, subject, by_ttl).
+/// `ts_of` reads a live message's timestamp, `headers_of` its header block (read only for
+/// a subject's last message, see [`crate::ExpiredMsg::last_headers`]).
 pub(crate) fn expire(
     table: &mut Table,
     limits: &StoreLimits,
     now_ns: i64,
     ts_of: &mut dyn FnMut(&Table, u64) -> Result<i64, StoreError>,
+    headers_of: &mut dyn FnMut(&Table, u64) -> Result<Bytes, StoreError>,
     sink: Sink<'_>,
 ) -> Result<Vec<crate::ExpiredMsg>, StoreError> {
     let mut out = Vec::new();
     for seq in table.pop_due_ttl(now_ns) {
-        let mut subject = None;
-        table.remove(seq, &mut |r| {
-            subject = Some(r.subject.clone());
-            sink(r)
-        });
-        if let Some(subject) = subject {
-            out.push(crate::ExpiredMsg {
-                seq,
-                subject,
-                by_ttl: true,
-            });
+        if let Some(msg) = expire_one(table, seq, true, headers_of, sink)? {
+            out.push(msg);
         }
     }
     if let Some(max_age) = limit(limits.max_age_ns) {
@@ -197,22 +192,41 @@ pub(crate) fn expire(
             if ts_of(table, s)? > cutoff {
                 break;
             }
-            let mut subject = None;
-            table.remove(s, &mut |r| {
-                subject = Some(r.subject.clone());
-                sink(r)
-            });
-            if let Some(subject) = subject {
-                out.push(crate::ExpiredMsg {
-                    seq: s,
-                    subject,
-                    by_ttl: false,
-                });
+            if let Some(msg) = expire_one(table, s, false, headers_of, sink)? {
+                out.push(msg);
             }
         }
     }
     table.fix_stale();
     Ok(out)
+}
+
+fn expire_one(
+    table: &mut Table,
+    seq: u64,
+    by_ttl: bool,
+    headers_of: &mut dyn FnMut(&Table, u64) -> Result<Bytes, StoreError>,
+    sink: Sink<'_>,
+) -> Result<Option<crate::ExpiredMsg>, StoreError> {
+    let Some(slot) = table.slot(seq) else {
+        return Ok(None);
+    };
+    let last_headers = if table.subjects.entry(slot.subj).count == 1 {
+        Some(headers_of(table, seq)?)
+    } else {
+        None
+    };
+    let mut subject = None;
+    table.remove(seq, &mut |r| {
+        subject = Some(r.subject.clone());
+        sink(r)
+    });
+    Ok(subject.map(|subject| crate::ExpiredMsg {
+        seq,
+        subject,
+        by_ttl,
+        last_headers,
+    }))
 }
 
 /// Earliest time `expire` could remove something.

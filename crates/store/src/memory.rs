@@ -179,8 +179,21 @@ impl Store for MemStore {
                 .and_then(|l| slab[l].as_ref())
                 .map_or(i64::MIN, |m| m.ts_ns))
         };
+        let mut headers_of = |t: &Table, seq: u64| -> Result<Bytes, StoreError> {
+            let loc = t.slot(seq).map(|s| s.loc as usize);
+            Ok(loc
+                .and_then(|l| slab[l].as_ref())
+                .map_or_else(Bytes::new, |m| m.data.slice(..m.headers_len as usize)))
+        };
         let mut sink = |r: Removed| freed.push(r.loc);
-        let out = limits::expire(&mut self.table, &self.limits, now_ns, &mut ts_of, &mut sink)?;
+        let out = limits::expire(
+            &mut self.table,
+            &self.limits,
+            now_ns,
+            &mut ts_of,
+            &mut headers_of,
+            &mut sink,
+        )?;
         for loc in freed {
             self.slab[loc as usize] = None;
             self.free.push(loc);

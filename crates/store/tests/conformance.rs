@@ -527,7 +527,8 @@ fn per_message_ttl<F: Factory>(f: &mut F) {
         vec![ExpiredMsg {
             seq: 3,
             subject: Bytes::from("c"),
-            by_ttl: true
+            by_ttl: true,
+            last_headers: Some(Bytes::new()),
         }]
     );
     let mut s = restart_same(f, s);
@@ -539,6 +540,46 @@ fn per_message_ttl<F: Factory>(f: &mut F) {
     assert!(s.expire(1000 * SEC).unwrap().is_empty());
     assert_eq!(seqs(&s), vec![2]);
     restart_same(f, s);
+}
+
+/// Expiry hands back the headers of a subject's last message (the writer's delete-marker
+/// decision), and only of the last one.
+fn expired_last_headers<F: Factory>(f: &mut F) {
+    let mut s = f.create(
+        StoreLimits {
+            max_age_ns: 10 * SEC,
+            ..lim()
+        },
+        1,
+    );
+    let hdr = b"NATS/1.0\r\nKV-Operation: PURGE\r\n\r\n";
+    s.append(b"a", b"", b"1", 100 * SEC, None).unwrap();
+    s.append(b"a", hdr, b"", 101 * SEC, Some(SEC)).unwrap();
+    s.append(b"b", b"", b"2", 101 * SEC, None).unwrap();
+    s.append(b"b", b"", b"3", 120 * SEC, None).unwrap();
+    let gone = s.expire(112 * SEC).unwrap();
+    let got: Vec<_> = gone
+        .iter()
+        .map(|e| (e.seq, e.by_ttl, e.last_headers.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (2, true, None),
+            (1, false, Some(Bytes::new())),
+            (3, false, None)
+        ]
+    );
+    let mut s = restart_same(f, s);
+    s.append(b"c", hdr, b"", 200 * SEC, Some(SEC)).unwrap();
+    let gone = s.expire(201 * SEC).unwrap();
+    assert_eq!(gone.len(), 2);
+    assert_eq!(gone[0].seq, 5);
+    assert_eq!(gone[0].last_headers.as_deref(), Some(&hdr[..]));
+    assert_eq!(
+        (gone[1].seq, gone[1].last_headers.as_deref()),
+        (4, Some(&b""[..]))
+    );
 }
 
 fn subjects_and_state<F: Factory>(f: &mut F) {
@@ -748,6 +789,10 @@ macro_rules! suite {
             #[test]
             fn per_message_ttl() {
                 super::per_message_ttl(&mut $factory)
+            }
+            #[test]
+            fn expired_last_headers() {
+                super::expired_last_headers(&mut $factory)
             }
             #[test]
             fn subjects_and_state() {

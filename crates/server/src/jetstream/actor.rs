@@ -20,13 +20,17 @@ use super::admin::{self, AdminError, AdminOp, AdminResult};
 use super::dedup::DedupWindow;
 use super::ingest::{Entry, IngestQueue, Publish};
 use super::pub_ack;
-use super::publish_rules::{decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView, TTL};
+use super::publish_rules::{
+    decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView, ROLLUP, TTL,
+};
 use crate::internal::InternalPublisher;
 use crate::options::SyncPolicy;
 use crate::state::ServerState;
 
 /// Header naming why a delete marker was placed (ADR-43).
 const MARKER_REASON: &str = "Nats-Marker-Reason";
+/// The KV operation header (ADR-8); a `PURGE` counts as a delete marker.
+const KV_OPERATION: &str = "KV-Operation";
 
 /// `Duration` in Go's `String()` form for whole seconds, as nats-server writes marker TTLs
 /// (`5m0s`, `1h0m0s`, `30s`).
@@ -210,8 +214,25 @@ impl StreamWriter {
                     (last_housekeeping + HOUSEKEEPING_INTERVAL)
                         .min(tokio::time::Instant::now() + self.until_housekeeping()),
                 ) => {
-                    self.housekeeping(&mut tracking);
+                    let markers = self.housekeeping(&mut tracking);
                     last_housekeeping = tokio::time::Instant::now();
+                    if !markers.is_empty() {
+                        // Delete markers are stored like publishes (ADR-43: nats-server
+                        // proposes them through the stream's publish path), so they are made
+                        // durable, shown to consumers and republished the same way.
+                        let first_new = written.len();
+                        for marker in markers {
+                            self.apply_marker(&marker, &mut tracking, &mut written);
+                        }
+                        self.flush_written(
+                            &mut written,
+                            first_new,
+                            &mut to_sync,
+                            &mut written_last_seq,
+                            &mut acks,
+                            &state,
+                        );
+                    }
                 }
                 done = async { (&mut syncing.as_mut().expect("guarded").0).await }, if syncing.is_some() => {
                     let Some((_, mut durable, durable_last_seq)) = syncing.take() else { continue };
@@ -237,23 +258,14 @@ impl StreamWriter {
                     if removed {
                         self.signal.send_modify(|s| s.removals += 1);
                     }
-                    written_last_seq = self.store.read().state().last_seq;
-                    match self.store.write().flush() {
-                        Ok(files) => match &mut to_sync {
-                            Some(pending_files) => pending_files.merge(files),
-                            None => to_sync = Some(files),
-                        },
-                        Err(err) => {
-                            // Nothing of this batch may be acknowledged as stored.
-                            tracing::error!("stream write failed: {err}");
-                            fail_stored(&mut written[first_new..], &err.to_string());
-                        }
-                    }
-                    if matches!(self.sync, SyncPolicy::Interval(_)) {
-                        // Lazy mode: acknowledged once handed to the OS; the timer fsyncs.
-                        acks.send(&state, &self.settings, std::mem::take(&mut written));
-                        self.signal_visible(written_last_seq);
-                    }
+                    self.flush_written(
+                        &mut written,
+                        first_new,
+                        &mut to_sync,
+                        &mut written_last_seq,
+                        &mut acks,
+                        &state,
+                    );
                 }
                 _ = async { lazy_sync.as_mut().expect("guarded").tick().await }, if lazy_sync.is_some() => {
                     if let Some(files) = to_sync.take() {
@@ -317,6 +329,71 @@ impl StreamWriter {
         removed
     }
 
+    /// Hands what the last apply wrote to the OS; `written[first_new..]` fail if that fails.
+    /// In the lazy `sync_interval` mode they are acknowledged at once (the timer fsyncs).
+    fn flush_written(
+        &self,
+        written: &mut Vec<Pending>,
+        first_new: usize,
+        to_sync: &mut Option<SyncBatch>,
+        written_last_seq: &mut u64,
+        acks: &mut Acks,
+        state: &ServerState,
+    ) {
+        *written_last_seq = self.store.read().state().last_seq;
+        match self.store.write().flush() {
+            Ok(files) => match to_sync {
+                Some(pending_files) => pending_files.merge(files),
+                None => *to_sync = Some(files),
+            },
+            Err(err) => {
+                // Nothing of this batch may be acknowledged as stored.
+                tracing::error!("stream write failed: {err}");
+                fail_stored(&mut written[first_new..], &err.to_string());
+            }
+        }
+        if matches!(self.sync, SyncPolicy::Interval(_)) {
+            acks.send(state, &self.settings, std::mem::take(written));
+            self.signal_visible(*written_last_seq);
+        }
+    }
+
+    /// Stores a delete marker as a publish on its (already stored) subject: no subject
+    /// transform, no reply; republished like any stored message.
+    fn apply_marker(&self, marker: &Publish, tracking: &mut Tracking, pending: &mut Vec<Pending>) {
+        let settings = self.settings.read().clone();
+        let mut store = self.store.write();
+        let (outcome, republish) = store_and_republish(
+            store.as_mut(),
+            &settings,
+            tracking,
+            marker,
+            &marker.subject,
+            now_ns(),
+        );
+        let subject = String::from_utf8_lossy(&marker.subject);
+        match &outcome {
+            // As a publish would be (a sealed stream, discard-new limits).
+            Outcome::Rejected(why) => tracing::debug!(
+                stream = %settings.rules.stream,
+                "delete marker on {subject} not stored: {why}"
+            ),
+            Outcome::Failed(why) => tracing::error!(
+                stream = %settings.rules.stream,
+                "storing the delete marker on {subject} failed: {why}"
+            ),
+            _ => {}
+        }
+        if republish.is_some() {
+            pending.push(Pending {
+                reply: None,
+                outcome,
+                republish,
+                admin: None,
+            });
+        }
+    }
+
     /// Tells consumers that messages up to `last_seq` are durable (and may be delivered).
     fn signal_visible(&self, last_seq: u64) {
         let first_seq = self.store.read().state().first_seq;
@@ -353,7 +430,9 @@ impl StreamWriter {
         }
     }
 
-    fn housekeeping(&self, tracking: &mut Tracking) {
+    /// Expires messages and dedup entries, compacts; returns the delete markers to store
+    /// (ADR-43) for subjects that expiry left empty.
+    fn housekeeping(&self, tracking: &mut Tracking) -> Vec<Publish> {
         let now = now_ns();
         let window = self.settings.read().duplicate_window;
         tracking
@@ -377,7 +456,7 @@ impl StreamWriter {
             Ok(expired) => expired,
             Err(err) => {
                 tracing::error!("expiring messages failed: {err}");
-                return;
+                return Vec::new();
             }
         };
         if !expired.is_empty() {
@@ -387,24 +466,45 @@ impl StreamWriter {
             });
         }
         let Some(ttl) = marker_ttl else {
-            return;
+            return Vec::new();
         };
-        for msg in expired {
-            if store.subject_state(&msg.subject).is_some() {
-                continue;
-            }
-            let reason = if msg.by_ttl { "Remove" } else { "MaxAge" };
-            let headers = format!(
-                "NATS/1.0\r\n{MARKER_REASON}: {reason}\r\n{TTL}: {}\r\n\r\n",
-                go_duration(ttl)
-            );
-            let ttl_ns = i64::try_from(ttl.as_nanos()).unwrap_or(i64::MAX);
-            if let Err(err) = store.append(&msg.subject, headers.as_bytes(), b"", now, Some(ttl_ns))
-            {
-                tracing::error!("placing a delete marker failed: {err}");
-            }
-        }
+        // nats-server 2.14 (`handleRemovalOrSdm`): the last message of a subject, whether
+        // removed by max_age or by its own TTL, gets a `MaxAge` marker with the stream's
+        // marker TTL and a subject roll-up, unless it is itself a marker (one with
+        // `Nats-Marker-Reason`, or a KV purge) — markers expire without replacement.
+        let headers = format!(
+            "NATS/1.0\r\n{MARKER_REASON}: MaxAge\r\n{TTL}: {}\r\n{ROLLUP}: sub\r\n\r\n",
+            go_duration(ttl)
+        );
+        let headers = Bytes::from(headers);
+        expired
+            .into_iter()
+            .filter(|msg| {
+                msg.last_headers
+                    .as_deref()
+                    .is_some_and(|h| !is_delete_marker(h))
+                    && store.subject_state(&msg.subject).is_none()
+            })
+            .map(|msg| Publish {
+                subject: msg.subject,
+                reply: None,
+                headers: headers.clone(),
+                payload: Bytes::new(),
+            })
+            .collect()
     }
+}
+
+/// nats-server's test for a message that needs no delete marker when it expires: it has a
+/// `Nats-Marker-Reason` or is a KV purge (`KV-Operation: PURGE`).
+fn is_delete_marker(headers: &[u8]) -> bool {
+    let Ok(block) = weir_protocol::parse_headers(headers) else {
+        return false;
+    };
+    block.get(MARKER_REASON).is_some_and(|v| !v.is_empty())
+        || block
+            .get(KV_OPERATION)
+            .is_some_and(|v| v == b"PURGE".as_slice())
 }
 
 /// Turns every stored outcome into a failure: their bytes are not known to be durable.
@@ -481,6 +581,18 @@ fn apply_one(
         Some(t) if t.apply_to(&publish.subject, &mut transformed) => &transformed,
         _ => &publish.subject,
     };
+    store_and_republish(store, settings, tracking, publish, subject, now)
+}
+
+/// Stores `publish` under `subject` (already transformed) and builds its republished copy.
+fn store_and_republish(
+    store: &mut dyn Store,
+    settings: &WriteSettings,
+    tracking: &mut Tracking,
+    publish: &Publish,
+    subject: &[u8],
+    now: i64,
+) -> (Outcome, Option<RepublishMsg>) {
     match store_one(store, settings, tracking, publish, subject, now) {
         Ok((seq, last_on_subject)) => {
             let republish = settings.republish.as_ref().and_then(|r| {

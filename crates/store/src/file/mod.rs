@@ -454,8 +454,28 @@ impl Store for FileStore {
                 seg.read_at(u64::from(slot.loc), &mut hdr)?;
                 Ok(record::u64_at(&hdr, 16) as i64)
             };
+            let mut headers_of = |t: &Table, seq: u64| -> Result<Bytes, StoreError> {
+                let Some(slot) = t.slot(seq) else {
+                    return Ok(Bytes::new());
+                };
+                let seg = &segments[seg_index(segments, seq)];
+                let offset = u64::from(slot.loc);
+                let backing = Bytes::from(seg.read_record(offset)?);
+                let view =
+                    record::parse(&backing).map_err(|e| seg.corrupt(offset, &e.to_string()))?;
+                let (headers, _) = record::body_parts(&view, &backing)
+                    .map_err(|e| seg.corrupt(offset, &e.to_string()))?;
+                Ok(headers)
+            };
             let mut sink = |r: Removed| removed.push((r.seq, r.was_first, r.size));
-            limits::expire(&mut self.table, &self.limits, now_ns, &mut ts_of, &mut sink)?
+            limits::expire(
+                &mut self.table,
+                &self.limits,
+                now_ns,
+                &mut ts_of,
+                &mut headers_of,
+                &mut sink,
+            )?
         };
         {
             let mut sink = removal_sink(&mut self.segments, &mut self.interior);

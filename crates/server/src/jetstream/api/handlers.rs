@@ -41,7 +41,6 @@ fn json<T: serde::Serialize + Default>(
 
 impl ApiService for JsApi {
     async fn serve(&self, req: &ApiRequest) -> Vec<ApiReply> {
-        self.js.api_total.fetch_add(1, Ordering::Relaxed);
         let mut errors = false;
         let body = &req.payload[..];
         let reply = match &req.op {
@@ -139,6 +138,10 @@ impl ApiService for JsApi {
             // Served on the publisher's task (see `jetstream::start`).
             ApiOp::ConsumerNext { .. } | ApiOp::Unknown => return Vec::new(),
         };
+        // Counted as nats-server's `sendAPIResponse`/`sendAPIErrResponse` do: once the
+        // response is built (an account info reports the requests before itself), and only
+        // for requests answered through the API (DIRECT.GET is the stream's own).
+        self.js.api_total.fetch_add(1, Ordering::Relaxed);
         if errors {
             self.js.api_errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -210,15 +213,35 @@ impl JsApi {
     fn stream_info(&self, name: &str, body: &[u8]) -> Result<StreamInfoBody> {
         let request: StreamInfoRequest = decode_optional_request(body, false)?;
         let entry = self.stream(name)?;
-        let info = self
+        let mut info = self
             .js
             .info(&entry, &request.subjects_filter, request.deleted_details);
+        // nats-server's paging of subject details: the page at `offset` (of the sorted
+        // subjects, clamped to their number, as 2.9.10 reports it) of at most 100,000, with
+        // `total` the number of subjects matched; all three are 0, and `subjects` absent,
+        // when the filter matches nothing (or is unset).
+        let mut paged = ApiPaged::default();
+        let all = info.state.subjects.take().unwrap_or_default();
+        if !all.is_empty() {
+            let limit = jsapi::STREAM_INFO_SUBJECTS_LIMIT;
+            let offset = usize::try_from(request.offset.max(0))
+                .unwrap_or(usize::MAX)
+                .min(all.len());
+            paged = ApiPaged {
+                total: all.len() as u64,
+                offset: offset as u64,
+                limit: limit as u64,
+            };
+            info.state.subjects = if offset == 0 && all.len() <= limit {
+                Some(all)
+            } else {
+                let page: std::collections::BTreeMap<_, _> =
+                    all.into_iter().skip(offset).take(limit).collect();
+                (!page.is_empty()).then_some(page)
+            };
+        }
         Ok(StreamInfoBody {
-            paged: ApiPaged {
-                total: info.state.subjects.as_ref().map_or(0, |s| s.len() as u64),
-                offset: request.offset.max(0) as u64,
-                limit: jsapi::STREAM_INFO_SUBJECTS_LIMIT as u64,
-            },
+            paged,
             info: Some(info),
         })
     }
