@@ -97,8 +97,9 @@ impl crate::subscription::InternalHandler for NextHandler {
             return false;
         };
         let Some(consumer) = js.get(&stream).and_then(|e| e.consumers.get(&consumer)) else {
-            // nats-server answers nothing (the requester times out), not no-responders.
-            return true;
+            // No such consumer: the requester gets no-responders, as from 2.14 (clients rely
+            // on it to notice a deleted consumer; 2.9.10 answered nothing).
+            return false;
         };
         let Some(reply) = msg.reply.filter(|r| !r.is_empty()) else {
             return true;
