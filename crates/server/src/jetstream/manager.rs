@@ -18,7 +18,7 @@ use weir_store::{open_file_store, FileStoreConfig, MemStoreConfig, Store, StoreL
 
 use super::actor::{now_ns, Republish, WriteSettings};
 use super::admin::AdminKind;
-use super::consumer::{load_consumers, Consumer, ConsumerSet, ConsumerSpec};
+use super::consumer::{load_consumers, release_unneeded, Consumer, ConsumerSet, ConsumerSpec};
 use super::meta;
 use super::publish_rules::Rules;
 use super::stream::Stream;
@@ -289,6 +289,8 @@ impl JetStream {
                     Err(err) => tracing::error!("consumer '{name}' not restored: {err}"),
                 }
             }
+            // Acks recorded by consumers whose removals a crash cut off.
+            release_unneeded(&entry);
         }
         self.streams.write().insert(config.name, entry.clone());
         Ok(entry)

@@ -121,7 +121,7 @@ impl JsApi {
         entry.consumers.map.write().remove(name);
         consumer.stop(true).await;
         if entry.config.read().retention == jsapi::RetentionPolicy::Interest {
-            release_interest(&entry);
+            crate::jetstream::consumer::release_unneeded(&entry);
         }
         self.consumer_advisory("DELETED", "delete", stream, name);
         Ok(SuccessBody { success: true })
@@ -265,25 +265,4 @@ fn ephemeral_name() -> String {
     (0..8)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
-}
-
-/// After a consumer of an interest stream goes, removes the messages no remaining consumer
-/// needs (a scan of the stream; deletes are rare).
-fn release_interest(entry: &StreamEntry) {
-    let consumers = entry.consumers.all();
-    let unneeded: Vec<u64> = {
-        let store = entry.stream.store.read();
-        let mut seq = store.state().first_seq;
-        let mut out = Vec::new();
-        while let Ok(Some(msg)) = store.next_matching(seq, None) {
-            seq = msg.seq + 1;
-            if !consumers.iter().any(|c| c.needs_ack(msg.seq, &msg.subject)) {
-                out.push(msg.seq);
-            }
-        }
-        out
-    };
-    if !unneeded.is_empty() {
-        entry.stream.remove(unneeded);
-    }
 }

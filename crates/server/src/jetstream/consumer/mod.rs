@@ -56,6 +56,53 @@ impl ConsumerSet {
     }
 }
 
+/// Removes the messages of a workqueue or interest stream that its consumers no longer need:
+/// after a consumer of an interest stream is deleted, and after a restart, where an ack may
+/// have reached the consumer's state file while its removal (queued to the stream writer) did
+/// not reach the stream. Scans only up to the furthest delivered sequence: nothing after it
+/// has been acked.
+pub fn release_unneeded(entry: &super::manager::StreamEntry) {
+    let retention = entry.config.read().retention;
+    if retention == RetentionPolicy::Limits {
+        return;
+    }
+    let consumers = entry.consumers.all();
+    let Some(up_to) = consumers.iter().map(|c| c.delivered_stream_seq()).max() else {
+        return;
+    };
+    // Subjects first, with the store lock released before any consumer lock is taken.
+    let stored: Vec<(u64, Bytes)> = {
+        let store = entry.stream.store.read();
+        let mut seq = store.state().first_seq;
+        let mut out = Vec::new();
+        while let Ok(Some(msg)) = store.next_matching(seq, None) {
+            if msg.seq > up_to {
+                break;
+            }
+            seq = msg.seq + 1;
+            out.push((msg.seq, msg.subject));
+        }
+        out
+    };
+    let unneeded: Vec<u64> = stored
+        .into_iter()
+        .filter(|(seq, subject)| {
+            let interested: Vec<&Arc<Consumer>> =
+                consumers.iter().filter(|c| c.wants(subject)).collect();
+            let needed = interested.iter().any(|c| c.needs_ack(*seq, subject));
+            match retention {
+                // A workqueue message waits for a consumer; it goes once one has acked it.
+                RetentionPolicy::WorkQueue => !interested.is_empty() && !needed,
+                _ => !needed,
+            }
+        })
+        .map(|(seq, _)| seq)
+        .collect();
+    if !unneeded.is_empty() {
+        entry.stream.remove(unneeded);
+    }
+}
+
 /// The engine and what executing its commands needs, under one lock.
 struct Inner {
     engine: Engine,
@@ -279,6 +326,10 @@ impl Consumer {
             acks
         };
         self.apply_retention(retention_acks);
+    }
+
+    fn delivered_stream_seq(&self) -> u64 {
+        self.inner.lock().engine.tracker.delivered.stream_seq
     }
 
     fn touch(&self) {
