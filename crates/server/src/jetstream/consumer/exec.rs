@@ -44,42 +44,30 @@ impl Consumer {
                 } => {
                     subject.clear();
                     encode_ack_subject(&mut subject, &self.stream_name, &self.name, &ack);
-                    if let Some(pin) = pin_id {
-                        // Pinned deliveries carry the pin (ADR-42); the payload is kept.
-                        let mut hdr = crate::jetstream::open_header_block(&msg.headers);
-                        hdr.extend_from_slice(format!("Nats-Pin-Id: {pin}\r\n\r\n").as_bytes());
-                        publisher.publish_as(
-                            &state,
-                            &to,
-                            &msg.subject,
-                            Some(&subject),
-                            Some(&hdr),
-                            &msg.payload,
-                        );
-                    } else if headers_only {
-                        let mut hdr = crate::jetstream::open_header_block(&msg.headers);
-                        hdr.extend_from_slice(
-                            format!("Nats-Msg-Size: {}\r\n\r\n", msg.payload.len()).as_bytes(),
-                        );
-                        publisher.publish_as(
-                            &state,
-                            &to,
-                            &msg.subject,
-                            Some(&subject),
-                            Some(&hdr),
-                            b"",
-                        );
-                    } else {
-                        let hdr = (!msg.headers.is_empty()).then_some(&msg.headers[..]);
-                        publisher.publish_as(
-                            &state,
-                            &to,
-                            &msg.subject,
-                            Some(&subject),
-                            hdr,
-                            &msg.payload,
-                        );
+                    // Extra headers: the pin (ADR-42) and, for headers_only, the size.
+                    let mut extra = String::new();
+                    if let Some(pin) = &pin_id {
+                        extra.push_str(&format!("Nats-Pin-Id: {pin}\r\n"));
                     }
+                    if headers_only {
+                        extra.push_str(&format!("Nats-Msg-Size: {}\r\n", msg.payload.len()));
+                    }
+                    let built;
+                    let hdr = if extra.is_empty() {
+                        (!msg.headers.is_empty()).then_some(&msg.headers[..])
+                    } else {
+                        let mut h = crate::jetstream::open_header_block(&msg.headers);
+                        h.extend_from_slice(extra.as_bytes());
+                        h.extend_from_slice(b"\r\n");
+                        built = h;
+                        Some(&built[..])
+                    };
+                    let payload = if headers_only {
+                        &[][..]
+                    } else {
+                        &msg.payload[..]
+                    };
+                    publisher.publish_as(&state, &to, &msg.subject, Some(&subject), hdr, payload);
                 }
                 Command::Status {
                     to,
