@@ -28,16 +28,7 @@ async fn pull_fetch_ack_and_counters() {
     for i in 0..100 {
         publish_ok(&c, &format!("p.{}", i % 3), &[], "x").await;
     }
-    let js = jetstream::new(c.clone());
-    let stream = js.get_stream("P").await.unwrap();
-    let cons: consumer::PullConsumer = stream
-        .create_consumer(consumer::pull::Config {
-            durable_name: Some("W".into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let cons = pull_consumer(&c, "P", durable("W")).await;
     let mut msgs = cons.fetch().max_messages(60).messages().await.unwrap();
     let mut seqs = Vec::new();
     while let Some(msg) = msgs.next().await {
@@ -63,18 +54,7 @@ async fn nak_redelivers_and_term_stops() {
     let c = connect(&server.url()).await;
     create_stream(&c, json!({"name": "N", "subjects": ["n"]})).await;
     publish_ok(&c, "n", &[], "one").await;
-    let js = jetstream::new(c.clone());
-    let cons: consumer::PullConsumer = js
-        .get_stream("N")
-        .await
-        .unwrap()
-        .create_consumer(consumer::pull::Config {
-            durable_name: Some("C".into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let cons = pull_consumer(&c, "N", durable("C")).await;
     let mut batch = cons.fetch().max_messages(1).messages().await.unwrap();
     let first = batch.next().await.unwrap().unwrap();
     first.ack_with(AckKind::Nak(None)).await.unwrap();
@@ -148,18 +128,7 @@ async fn durable_state_survives_restart() {
     for _ in 0..10 {
         publish_ok(&c, "d", &[], "x").await;
     }
-    let js = jetstream::new(c.clone());
-    let cons: consumer::PullConsumer = js
-        .get_stream("D")
-        .await
-        .unwrap()
-        .create_consumer(consumer::pull::Config {
-            durable_name: Some("C".into()),
-            ack_policy: consumer::AckPolicy::Explicit,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let cons = pull_consumer(&c, "D", durable("C")).await;
     let mut batch = cons.fetch().max_messages(6).messages().await.unwrap();
     while let Some(msg) = batch.next().await {
         let msg = msg.unwrap();
