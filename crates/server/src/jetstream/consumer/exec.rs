@@ -275,11 +275,7 @@ impl Consumer {
 
     /// Whether this consumer still has to see or ack `seq` (interest retention).
     pub fn needs_ack(&self, seq: u64, subject: &[u8]) -> bool {
-        let inner = self.inner.lock();
-        let filters = &inner.engine.policy().filters;
-        let interested =
-            filters.is_empty() || filters.iter().any(|f| weir_subject::matches(f, subject));
-        interested && inner.engine.tracker.needs_ack(seq)
+        self.wants(subject) && self.inner.lock().engine.tracker.needs_ack(seq)
     }
 
     /// Whether this consumer would want a message on `subject` (interest retention). Reads
