@@ -45,24 +45,47 @@ fn itoa_buf() -> itoa::Buffer {
 /// Returns the stream, consumer and the delivery it names.
 pub fn parse_ack_subject(subject: &[u8]) -> Option<(&[u8], &[u8], AckRef)> {
     let rest = subject.strip_prefix(ACK_PREFIX.as_bytes())?;
-    let tokens: Vec<&[u8]> = rest.split(|b| *b == b'.').collect();
-    let t = match tokens.len() {
-        7 => &tokens[..],
+    // At most 10 tokens after the prefix; collected without allocating (one call per ack).
+    let mut tokens: [&[u8]; 10] = [&[]; 10];
+    let mut count = 0;
+    for token in rest.split(|b| *b == b'.') {
+        *tokens.get_mut(count)? = token;
+        count += 1;
+    }
+    let t = match count {
+        7 => &tokens[..7],
         9 | 10 => &tokens[2..9],
         _ => return None,
     };
-    let num = |b: &[u8]| -> Option<u64> { std::str::from_utf8(b).ok()?.parse().ok() };
     Some((
         t[0],
         t[1],
         AckRef {
-            deliveries: num(t[2])?,
-            stream_seq: num(t[3])?,
-            consumer_seq: num(t[4])?,
-            ts_ns: std::str::from_utf8(t[5]).ok()?.parse().ok()?,
-            pending: num(t[6])?,
+            deliveries: parse_u64(t[2])?,
+            stream_seq: parse_u64(t[3])?,
+            consumer_seq: parse_u64(t[4])?,
+            ts_ns: parse_i64(t[5])?,
+            pending: parse_u64(t[6])?,
         },
     ))
+}
+
+/// Decimal digits only (no sign), as the server writes them; None on overflow.
+fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+fn parse_i64(digits: &[u8]) -> Option<i64> {
+    match digits.strip_prefix(b"-") {
+        Some(rest) => parse_u64(rest).and_then(|n| 0i64.checked_sub_unsigned(n)),
+        None => parse_u64(digits).and_then(|n| i64::try_from(n).ok()),
+    }
 }
 
 /// An acknowledgement's meaning.
@@ -127,6 +150,31 @@ fn parse_nak_delay(rest: &[u8]) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ack_subjects_round_trip(
+            deliveries in any::<u64>(), stream_seq in any::<u64>(), consumer_seq in any::<u64>(),
+            ts_ns in any::<i64>(), pending in any::<u64>(),
+        ) {
+            let r = AckRef { deliveries, stream_seq, consumer_seq, ts_ns, pending };
+            let mut out = Vec::new();
+            encode_ack_subject(&mut out, "S", "C", &r);
+            prop_assert_eq!(parse_ack_subject(&out).map(|(_, _, back)| back), Some(r));
+        }
+
+        #[test]
+        fn arbitrary_ack_input_never_panics(
+            subject in proptest::collection::vec(any::<u8>(), 0..96),
+            body in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut full = ACK_PREFIX.as_bytes().to_vec();
+            full.extend_from_slice(&subject);
+            let _ = parse_ack_subject(&full);
+            let _ = parse_ack_body(&body);
+        }
+    }
 
     #[test]
     fn ack_subject_round_trips() {
@@ -158,6 +206,18 @@ mod tests {
         assert!(parse_ack_subject(b"$JS.ACK.S.C.1.2.3.4").is_none());
         assert!(parse_ack_subject(b"$JS.ACK.S.C.x.2.3.4.5").is_none());
         assert!(parse_ack_subject(b"$JS.NAK.S.C.1.2.3.4.5").is_none());
+        assert!(parse_ack_subject(b"$JS.ACK.S.C.1.2.3.4.5.6.7.8.9").is_none());
+    }
+
+    #[test]
+    fn ack_subject_numbers_are_strict() {
+        // u64 overflow, a sign on a count, and an empty token are refused.
+        assert!(parse_ack_subject(b"$JS.ACK.S.C.1.18446744073709551616.3.4.5").is_none());
+        assert!(parse_ack_subject(b"$JS.ACK.S.C.+1.2.3.4.5").is_none());
+        assert!(parse_ack_subject(b"$JS.ACK.S.C.1..3.4.5").is_none());
+        let (_, _, r) = parse_ack_subject(b"$JS.ACK.S.C.1.18446744073709551615.3.-4.5").unwrap();
+        assert_eq!((r.stream_seq, r.ts_ns), (u64::MAX, -4));
+        assert!(parse_ack_subject(b"$JS.ACK.S.C.1.2.3.9223372036854775808.5").is_none());
     }
 
     #[test]

@@ -78,6 +78,13 @@ fn thread_slot() -> usize {
 pub(crate) const MAX_CACHED_SUBJECT_BYTES: usize = 256;
 const _: () = assert!(MAX_CACHED_SUBJECT_BYTES < u16::MAX as usize);
 
+/// True for subjects that name one message and so never repeat: JetStream ack subjects
+/// (`$JS.ACK.<stream>.<consumer>.<n>.<sseq>.<cseq>.<ts>.<pending>`). Caching their matches
+/// would only evict useful entries and cost an allocation per ack.
+pub fn is_unique_per_message(subject: &[u8]) -> bool {
+    subject.starts_with(b"$JS.ACK.")
+}
+
 struct Entry<T> {
     hash: u64,
     /// Kept inline so wildcard patching can skip most entries without
@@ -219,7 +226,10 @@ impl<T> MatchCache<T> {
     }
 
     pub(crate) fn get(&self, subject: &[u8]) -> Lookup<T> {
-        if self.shard_capacity == 0 || subject.len() > MAX_CACHED_SUBJECT_BYTES {
+        if self.shard_capacity == 0
+            || subject.len() > MAX_CACHED_SUBJECT_BYTES
+            || is_unique_per_message(subject)
+        {
             return Lookup::Uncacheable;
         }
         let hash = self.hasher.hash_one(subject);
@@ -378,5 +388,15 @@ mod tests {
         let cache: MatchCache<u32> = MatchCache::new(64);
         let long = vec![b'a'; MAX_CACHED_SUBJECT_BYTES + 1];
         assert!(matches!(cache.get(&long), Lookup::Uncacheable));
+    }
+
+    #[test]
+    fn ack_subjects_are_not_cached() {
+        let cache: MatchCache<u32> = MatchCache::new(64);
+        assert!(matches!(
+            cache.get(b"$JS.ACK.S.C.1.2.3.1700000000000000000.0"),
+            Lookup::Uncacheable
+        ));
+        assert!(matches!(cache.get(b"$JS.API.INFO"), Lookup::Miss(_)));
     }
 }

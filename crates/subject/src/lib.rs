@@ -30,6 +30,7 @@ mod validate;
 
 pub mod transform;
 
+pub use cache::is_unique_per_message;
 pub use index::{IndexStats, SubjectIndex, DEFAULT_CACHE_CAPACITY};
 pub use matching::{matches, overlaps, subset_of};
 pub use result::{Matches, QueueGroup};
