@@ -335,6 +335,13 @@ impl Engine {
         visible_seq: u64,
         now_ns: i64,
     ) {
+        self.record_ack(r, kind, reply, now_ns);
+        self.deliver(store, visible_seq, now_ns);
+    }
+
+    /// An acknowledgement without the delivery it may free: a runtime that applies many acks
+    /// at once calls this for each, then [`Engine::deliver`] once.
+    pub fn record_ack(&mut self, r: AckRef, kind: AckKind, reply: Option<Bytes>, now_ns: i64) {
         let seq = r.stream_seq;
         let is_next = matches!(kind, AckKind::Next(_));
         match kind {
@@ -385,7 +392,6 @@ impl Engine {
         if let (Some(to), false) = (reply, is_next) {
             self.out.push(Command::ConfirmAck { to });
         }
-        self.deliver(store, visible_seq, now_ns);
     }
 
     /// The reply to a flow-control request.

@@ -11,7 +11,7 @@ use weir_subject::Matches;
 
 use crate::client::{ClientShared, CloseReason, Queued};
 use crate::state::ServerState;
-use crate::subscription::{Admit, InboundMsg, SubRef, Subscription, Target};
+use crate::subscription::{Admit, InboundMsg, InternalHandler, SubRef, Subscription, Target};
 
 /// The status a requester gets when nobody is subscribed to the request subject.
 pub const NO_RESPONDERS_HEADERS: &[u8] = b"NATS/1.0 503\r\n\r\n";
@@ -23,8 +23,13 @@ pub struct Router {
     to_retire: Vec<Arc<Subscription>>,
     /// A subscriber this batch pushed past its stall mark; the publisher should pause.
     pub stall_on: Option<Arc<ClientShared>>,
+    /// Internal handlers holding queued work (see `InternalHandler::defers`).
+    deferred: Vec<Arc<dyn InternalHandler>>,
     rng_state: u64,
 }
+
+/// Handlers with queued work a batch may hold before the oldest is told to catch up.
+const MAX_DEFERRED_HANDLERS: usize = 8;
 
 impl Router {
     pub fn new(seed: u64) -> Self {
@@ -32,6 +37,7 @@ impl Router {
             to_flush: Vec::new(),
             to_retire: Vec::new(),
             stall_on: None,
+            deferred: Vec::new(),
             rng_state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
         }
     }
@@ -81,8 +87,18 @@ impl Router {
             Admit::Deliver => {}
         }
         let target = match &sub.target {
-            Target::Internal(handler) => return handler.deliver(msg),
-            Target::Client(client) => client,
+            Target::Internal(handler) => {
+                if handler.defers() {
+                    self.note_deferred(handler);
+                } else {
+                    self.end_deferred();
+                }
+                return handler.deliver(msg);
+            }
+            Target::Client(client) => {
+                self.end_deferred();
+                client
+            }
         };
         let headers = msg.headers.filter(|_| target.supports_headers());
         let size = (headers.map_or(0, <[u8]>::len) + msg.payload.len()) as u64;
@@ -119,6 +135,7 @@ impl Router {
         client: &Arc<ClientShared>,
         encode: impl FnOnce(&mut bytes::BytesMut),
     ) {
+        self.end_deferred();
         if client.out.queue(0, encode) == Queued::NeedsFlush {
             self.to_flush.push(client.clone());
         }
@@ -132,6 +149,7 @@ impl Router {
         requester: &Arc<ClientShared>,
         reply: &[u8],
     ) {
+        self.end_deferred();
         let matches = state.with_subscriptions(|i| i.match_subject(reply));
         let own = matches
             .plain
@@ -155,12 +173,39 @@ impl Router {
     /// Ends a batch: wakes every writer that has new bytes and retires subscriptions that
     /// reached their auto-unsubscribe limit.
     pub fn finish(&mut self, state: &ServerState) {
+        self.end_deferred();
         for client in self.to_flush.drain(..) {
             client.out.flush();
         }
         for sub in std::mem::take(&mut self.to_retire) {
             retire(state, &sub);
         }
+    }
+
+    /// Remembers a handler that queued work; the set stays small (a read of acks names a
+    /// few consumers), so it is a list compared by pointer.
+    fn note_deferred(&mut self, handler: &Arc<dyn InternalHandler>) {
+        if self.deferred.iter().any(|h| Arc::ptr_eq(h, handler)) {
+            return;
+        }
+        if self.deferred.len() >= MAX_DEFERRED_HANDLERS {
+            self.end_deferred();
+        }
+        self.deferred.push(handler.clone());
+    }
+
+    /// Lets every handler with queued work do it now: before anything else the client sent
+    /// takes effect.
+    pub fn end_deferred(&mut self) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        let mut handlers = std::mem::take(&mut self.deferred);
+        for handler in handlers.drain(..) {
+            handler.end_batch();
+        }
+        // Keep the allocation for the next batch.
+        self.deferred = handlers;
     }
 
     /// xorshift64: a queue member pick needs spread, not cryptographic randomness.

@@ -21,6 +21,17 @@ pub struct InboundMsg<'a> {
 pub trait InternalHandler: Send + Sync {
     /// Returns false when the message was not accepted (for example a full queue).
     fn deliver(&self, msg: &InboundMsg<'_>) -> bool;
+
+    /// True when `deliver` may leave work queued for `end_batch` (a consumer's acks are
+    /// applied a read's worth at a time). The router calls `end_batch` before it delivers
+    /// anything else or answers the client, and when its batch ends, so everything still
+    /// takes effect in the order the client sent it.
+    fn defers(&self) -> bool {
+        false
+    }
+
+    /// Does the work `deliver` queued (see `defers`).
+    fn end_batch(&self) {}
 }
 
 /// Who receives a subscription's messages.

@@ -195,6 +195,10 @@ impl Connection {
             self.send_err("Authorization Violation");
             return Flow::Close(CloseReason::AuthenticationViolation);
         }
+        if !matches!(op, ClientOp::Pub(_)) {
+            // Queued acks take effect before a SUB, UNSUB or PING that follows them.
+            self.router.end_deferred();
+        }
         match op {
             ClientOp::Connect(json) => self.on_connect(json),
             ClientOp::Pub(publish) => self.on_pub(publish),
@@ -358,6 +362,11 @@ impl Connection {
         if generation != self.match_cache_generation {
             self.match_cache.clear();
             self.match_cache_generation = generation;
+        }
+        if weir_subject::is_unique_per_message(subject) {
+            return self
+                .state
+                .with_subscriptions(|index| index.match_subject(subject));
         }
         if let Some(found) = self.match_cache.get(subject) {
             return found.clone();

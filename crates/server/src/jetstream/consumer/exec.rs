@@ -29,7 +29,8 @@ impl Consumer {
             return Vec::new();
         };
         let headers_only = self.config.read().headers_only;
-        let dead_letter = config::dead_letter_subject(&self.config.read());
+        // Read only when a message is given up on (rare).
+        let dead_letter = || config::dead_letter_subject(&self.config.read());
         let mut acked = Vec::new();
         let mut subject = Vec::with_capacity(96);
         let commands: Vec<Command> = inner.engine.take_commands().collect();
@@ -134,7 +135,7 @@ impl Consumer {
                         "stream_seq": stream_seq, "deliveries": deliveries,
                     });
                     self.advisory(publisher, &state, "MAX_DELIVERIES", body);
-                    if let Some(dlq) = &dead_letter {
+                    if let Some(dlq) = &dead_letter() {
                         self.dead_letter(
                             publisher,
                             &state,
@@ -161,7 +162,7 @@ impl Consumer {
                         body["reason"] = json!(reason);
                     }
                     self.advisory(publisher, &state, "MSG_TERMINATED", body);
-                    if let Some(dlq) = &dead_letter {
+                    if let Some(dlq) = &dead_letter() {
                         let why = match &reason {
                             Some(r) => format!("Terminated: {r}"),
                             None => "Terminated".to_string(),

@@ -2,10 +2,11 @@
 //! `$JS.ACK.<stream>.<consumer>.>` and flow-control replies on `$JS.FC.<stream>.<consumer>.>`.
 //! Pull requests arrive through the API subscription (`MSG.NEXT`).
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
-use weir_consumer::ack::{parse_ack_body, parse_ack_subject, AckKind};
+use weir_consumer::ack::{parse_ack_body, parse_ack_subject, AckKind, AckRef};
 use weir_consumer::PullRequest;
 
 use super::Consumer;
@@ -14,6 +15,18 @@ use crate::state::ServerState;
 use crate::subscription::{InboundMsg, InternalHandler};
 
 struct AckHandler(Weak<Consumer>);
+
+/// Acks a consumer holds until the read that brought them ends (see
+/// `InternalHandler::defers`); past this many they are applied at once.
+const MAX_QUEUED_ACKS: usize = 4096;
+
+/// An ack waiting to be applied with the rest of its read.
+pub(super) struct QueuedAck {
+    r: AckRef,
+    kind: AckKind,
+    reply: Option<Bytes>,
+    now_ns: i64,
+}
 
 impl InternalHandler for AckHandler {
     fn deliver(&self, msg: &InboundMsg<'_>) -> bool {
@@ -26,23 +39,66 @@ impl InternalHandler for AckHandler {
             return true;
         };
         let reply = msg.reply.map(Bytes::copy_from_slice);
-        consumer.touch();
+        // One clock read per ack: it stamps activity, the ack floor and the engine's event.
+        let now_ns = now_ns();
+        consumer.last_active_ns.store(now_ns, Ordering::Relaxed);
         if matches!(kind, AckKind::Ack | AckKind::Next(_) | AckKind::Term(_)) {
-            consumer
-                .last_ack_ns
-                .store(now_ns(), std::sync::atomic::Ordering::Relaxed);
+            consumer.last_ack_ns.store(now_ns, Ordering::Relaxed);
         }
-        let next = match &kind {
-            AckKind::Next(body) => Some(body.clone()),
-            _ => None,
+        if let AckKind::Next(body) = &kind {
+            // `+NXT` carries a pull request, which goes through the request checks: apply
+            // what is queued, then this ack, then the request, in that order.
+            let body = body.clone();
+            consumer.apply_queued_acks();
+            consumer.with_engine_at(now_ns, |engine, store, visible, now| {
+                engine.ack(r, kind, reply.clone(), store, visible, now)
+            });
+            if let Some(to) = reply {
+                consumer.next_request(to, &body);
+            }
+            return true;
+        }
+        let full = {
+            let mut queued = consumer.queued_acks.lock();
+            queued.push(QueuedAck {
+                r,
+                kind,
+                reply,
+                now_ns,
+            });
+            queued.len() >= MAX_QUEUED_ACKS
         };
-        consumer.with_engine(|engine, store, visible, now| {
-            engine.ack(r, kind, reply.clone(), store, visible, now)
-        });
-        if let (Some(body), Some(to)) = (next, reply) {
-            consumer.next_request(to, &body);
+        if full {
+            consumer.apply_queued_acks();
         }
         true
+    }
+
+    fn defers(&self) -> bool {
+        true
+    }
+
+    fn end_batch(&self) {
+        if let Some(consumer) = self.0.upgrade() {
+            consumer.apply_queued_acks();
+        }
+    }
+}
+
+impl Consumer {
+    /// Applies the queued acks under one lock, then delivers what they freed in one go.
+    pub(super) fn apply_queued_acks(&self) {
+        if self.queued_acks.lock().is_empty() {
+            return;
+        }
+        self.with_engine(|engine, store, visible, now| {
+            // Taken under the engine's lock, so batches apply in the order they were queued.
+            let acks = std::mem::take(&mut *self.queued_acks.lock());
+            for ack in acks {
+                engine.record_ack(ack.r, ack.kind, ack.reply, ack.now_ns);
+            }
+            engine.deliver(store, visible, now);
+        });
     }
 }
 

@@ -3,7 +3,8 @@
 //! nats-server does) and by one small task per consumer for timers, stream changes and
 //! state persistence.
 //!
-//! Lock order: a consumer's `inner`, then the stream's store read lock. Two consumers'
+//! Lock order: a consumer's `inner`, then the stream's store read lock, then its
+//! `queued_acks`. Two consumers'
 //! `inner` locks are never held together (interest retention checks siblings after
 //! releasing its own).
 
@@ -126,6 +127,9 @@ pub struct Consumer {
     /// `<stream dir>/obs/<name>` for durable state; None for memory consumers.
     dir: Option<PathBuf>,
     subs: Mutex<Vec<Arc<Subscription>>>,
+    /// Acks received but not yet applied (see `handlers::QueuedAck`). Taken last: after
+    /// `inner` and the store lock, or alone.
+    queued_acks: Mutex<Vec<handlers::QueuedAck>>,
     task: Mutex<Option<JoinHandle<()>>>,
     state: Weak<ServerState>,
     /// Last pull request or ack (ns), for `inactive_threshold`.
@@ -187,6 +191,7 @@ impl Consumer {
             wake: Notify::new(),
             dir: spec.dir,
             subs: Mutex::new(Vec::new()),
+            queued_acks: Mutex::new(Vec::new()),
             task: Mutex::new(None),
             state: Arc::downgrade(state),
             last_active_ns: AtomicI64::new(now),
@@ -251,6 +256,8 @@ impl Consumer {
     }
 
     pub fn info(&self) -> ConsumerInfo {
+        // Acks another connection has queued count as received.
+        self.apply_queued_acks();
         let config = self.config.read().clone();
         let now = Timestamp::now();
         // Before taking the consumer's lock: the subscription index is never read under it.
@@ -304,12 +311,21 @@ impl Consumer {
     /// Runs one engine event with the store and the durable position, then executes the
     /// commands it produced.
     fn with_engine(&self, f: impl FnOnce(&mut Engine, &dyn weir_store::Store, u64, i64)) {
+        self.with_engine_at(now_ns(), f);
+    }
+
+    /// [`Self::with_engine`] at a time the caller already read.
+    fn with_engine_at(
+        &self,
+        now: i64,
+        f: impl FnOnce(&mut Engine, &dyn weir_store::Store, u64, i64),
+    ) {
         let retention_acks = {
             let mut inner = self.inner.lock();
             let visible = self.stream.signal.borrow().visible_seq;
             let store = self.stream.store.read();
             let before = inner.engine.next_wakeup_ns();
-            f(&mut inner.engine, &**store, visible, now_ns());
+            f(&mut inner.engine, &**store, visible, now);
             drop(store);
             let after = inner.engine.next_wakeup_ns();
             let acks = self.execute(&mut inner);
@@ -347,6 +363,9 @@ impl Consumer {
             for sub in self.subs.lock().drain(..) {
                 state.unsubscribe_internal(&sub);
             }
+        }
+        if !deleted {
+            self.apply_queued_acks();
         }
         let task = self.task.lock().take();
         if let Some(task) = task {
