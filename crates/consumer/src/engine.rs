@@ -223,6 +223,13 @@ impl Engine {
         self.out.drain(..)
     }
 
+    /// Hands over the queued commands by swapping buffers with `spare` (which must be empty):
+    /// no copy of the commands, and both buffers keep their capacity.
+    pub fn swap_commands(&mut self, spare: &mut Vec<Command>) {
+        debug_assert!(spare.is_empty(), "swap_commands needs an empty buffer");
+        std::mem::swap(&mut self.out, spare);
+    }
+
     /// True once after any change to the persisted state.
     pub fn take_dirty(&mut self) -> bool {
         std::mem::take(&mut self.dirty)

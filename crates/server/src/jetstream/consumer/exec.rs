@@ -33,9 +33,10 @@ impl Consumer {
         let dead_letter = || config::dead_letter_subject(&self.config.read());
         let mut acked = Vec::new();
         let mut subject = Vec::with_capacity(96);
-        let commands: Vec<Command> = inner.engine.take_commands().collect();
+        let mut commands = std::mem::take(&mut inner.spare_commands);
+        inner.engine.swap_commands(&mut commands);
         let publisher = &mut inner.publisher;
-        for command in commands {
+        for command in commands.drain(..) {
             match command {
                 Command::Deliver {
                     to,
@@ -191,6 +192,7 @@ impl Consumer {
             }
         }
         publisher.finish(&state);
+        inner.spare_commands = commands;
         acked
     }
 

@@ -112,6 +112,8 @@ struct Inner {
     confirms: Vec<Bytes>,
     /// Stream signal last applied: (first seq, removals).
     seen_removals: (u64, u64),
+    /// The engine's command buffer, swapped in and out by `execute`.
+    spare_commands: Vec<weir_consumer::Command>,
 }
 
 pub struct Consumer {
@@ -187,6 +189,7 @@ impl Consumer {
                 publisher: InternalPublisher::new(),
                 confirms: Vec::new(),
                 seen_removals: (signal.first_seq, signal.removals),
+                spare_commands: Vec::new(),
             }),
             wake: Notify::new(),
             dir: spec.dir,
