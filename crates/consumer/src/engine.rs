@@ -124,7 +124,13 @@ pub struct Engine {
     /// State changed since the last `take_dirty`.
     dirty: bool,
     out: Vec<Command>,
+    /// Whether anyone listens on a pull request's reply subject (the runtime's subscription
+    /// index); None: assume someone does.
+    reply_interest: Option<ReplyInterest>,
 }
+
+/// Answers whether a subject has subscribers; see [`Engine::set_reply_interest`].
+pub type ReplyInterest = Box<dyn Fn(&[u8]) -> bool + Send>;
 
 impl Engine {
     /// A new consumer positioned by `start` on the stream as it is now.
@@ -196,7 +202,15 @@ impl Engine {
             paused_until_ns: None,
             dirty: true,
             out: Vec::new(),
+            reply_interest: None,
         }
+    }
+
+    /// Lets the engine skip pull requests whose client went away: as nats-server does, a
+    /// waiting request whose reply subject lost its subscribers is dropped when its turn
+    /// comes, and the message goes to the next request instead of nowhere.
+    pub fn set_reply_interest(&mut self, check: ReplyInterest) {
+        self.reply_interest = Some(check);
     }
 
     pub fn policy(&self) -> &Policy {
@@ -561,6 +575,8 @@ impl Engine {
         // stop at zero, so it must be known before the first delivery.
         self.num_pending(store);
         self.replay_wake_ns = None;
+        // The reply subject last found live in this pass: a batch to one request checks once.
+        let mut interest_seen: Option<Bytes> = None;
         for _ in 0..DELIVER_BUDGET {
             let mut target = 0;
             let to = match &self.policy.mode {
@@ -587,6 +603,15 @@ impl Engine {
             let Some((msg, redelivery)) = self.next_msg(store, visible_seq, now_ns) else {
                 break;
             };
+            if self.policy.is_pull() && !self.reply_has_interest(&to, &mut interest_seen) {
+                // Put the message back (as for max_bytes below) and drop the dead request
+                // without a status: nobody would read it.
+                if redelivery {
+                    self.tracker.untake_due(msg.seq);
+                }
+                self.waiting.remove(target);
+                continue;
+            }
             let msg_size = wire_size(&msg);
             let size = msg_size + self.ack_subject_len(&msg, redelivery);
             if let Some(w) = self.waiting.get(target).filter(|_| self.policy.is_pull()) {
@@ -664,6 +689,20 @@ impl Engine {
                 }
             }
         }
+    }
+
+    fn reply_has_interest(&self, reply: &Bytes, seen: &mut Option<Bytes>) -> bool {
+        let Some(check) = &self.reply_interest else {
+            return true;
+        };
+        if seen.as_ref() == Some(reply) {
+            return true;
+        }
+        let live = check(reply);
+        if live {
+            *seen = Some(reply.clone());
+        }
+        live
     }
 
     /// Length of the ack subject this delivery will carry (nats-server charges it against

@@ -18,7 +18,7 @@ pub mod state;
 pub mod tracker;
 pub mod waiting;
 
-pub use engine::{first_at_or_after, wire_size, Command, Engine, Pin};
+pub use engine::{first_at_or_after, wire_size, Command, Engine, Pin, ReplyInterest};
 pub use policy::{Mode, Policy, Priority, StartPolicy};
 pub use tracker::{AckMode, SeqPair};
 pub use waiting::PullRequest;

@@ -469,3 +469,22 @@ fn push_rate_limit_spaces_deliveries() {
     e.tick(&*store, 3, S);
     assert_eq!(split(&mut e).0.len(), 1);
 }
+
+#[test]
+fn requests_whose_client_went_away_are_skipped() {
+    let store = store_with(&["a", "b"]);
+    let mut e = Engine::new(pull_policy(), StartPolicy::All, &*store, 0).unwrap();
+    e.set_reply_interest(Box::new(|reply| reply != b"gone"));
+    e.pull(reply_of("gone", 5), &*store, 0, 10);
+    e.pull(reply_of("live", 5), &*store, 0, 10);
+    assert_eq!(e.num_waiting(), 2, "nothing to deliver yet: both wait");
+    e.deliver(&*store, 2, 20);
+    let (sent, statuses) = deliveries(&mut e);
+    assert_eq!(
+        sent.iter().map(|(to, _)| to.as_str()).collect::<Vec<_>>(),
+        ["live", "live"],
+        "the dead request is dropped, its turn passes to the live one"
+    );
+    assert!(statuses.is_empty(), "nobody to tell: {statuses:?}");
+    assert_eq!(e.num_waiting(), 1);
+}

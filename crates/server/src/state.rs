@@ -108,6 +108,11 @@ impl ServerState {
 
     /// Runs `f` with the subscription index locked for writing, then publishes the new
     /// generation so private caches notice the change.
+    /// Whether any subscription (plain or queue) matches `subject`.
+    pub fn has_interest(&self, subject: &[u8]) -> bool {
+        self.with_subscriptions(|index| !index.match_subject(subject).is_empty())
+    }
+
     pub fn mutate_subscriptions<R>(&self, f: impl FnOnce(&mut SubjectIndex<SubRef>) -> R) -> R {
         let mut index = self.subscriptions.write();
         let result = f(&mut index);

@@ -797,3 +797,31 @@ async fn replay_original_keeps_the_gaps() {
         "the 400 ms gap is replayed: {gap:?}"
     );
 }
+
+/// A waiting request whose reply subject nobody listens on any more (a client that went away)
+/// is dropped, not served: the next live request gets the message. Measured on 2.9.10.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_interest_are_not_served() {
+    let j = setup!();
+    let c = &j.c;
+    stream_and_consumer(c, json!({"ack_policy": "none"})).await;
+    // A request to an inbox with no subscriber, waiting for up to 5 s.
+    c.publish_with_reply(
+        "$JS.API.CONSUMER.MSG.NEXT.S.P",
+        "gone.inbox",
+        json!({"batch": 1, "expires": 5_000_000_000u64})
+            .to_string()
+            .into(),
+    )
+    .await
+    .expect("publish request");
+    c.flush().await.expect("flush");
+    publish_ok(c, "s.a", &[], "m1").await;
+    let mut ib = inbox(c).await;
+    pull(c, "S", "P", &ib.subject, "1").await;
+    let m = next_msg(&mut ib.sub, "the message the dead request did not take").await;
+    assert!(m.status.is_none(), "expected a delivery, got {m:?}");
+    assert_eq!(ack_of(&m).stream_seq, 1);
+    let info = consumer_info(c, "S", "P").await;
+    assert_eq!(u(&info["num_waiting"]), 0, "{info}");
+}

@@ -162,7 +162,7 @@ impl Consumer {
     ) -> Result<Arc<Consumer>, String> {
         let policy = config::policy_of(&spec.stream_name, &spec.name, &spec.config);
         let now = now_ns();
-        let engine = {
+        let mut engine = {
             let store = spec.stream.store.read();
             match restored {
                 Some(saved) => {
@@ -174,6 +174,12 @@ impl Consumer {
                     .map_err(|e| e.to_string())?,
             }
         };
+        let weak_state = Arc::downgrade(state);
+        engine.set_reply_interest(Box::new(move |reply| {
+            weak_state
+                .upgrade()
+                .is_none_or(|state| state.has_interest(reply))
+        }));
         let paused = spec.config.pause_until.map(|t| t.unix_nanos());
         let signal = *spec.stream.signal.borrow();
         let consumer = Arc::new(Consumer {
