@@ -315,14 +315,12 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
         if is_push {
             sleep = sleep.min(INTEREST_CHECK_EVERY);
         }
-        let mut stream_changed = false;
         tokio::select! {
             _ = consumer.wake.notified() => {}
             changed = signal.changed() => {
                 if changed.is_err() {
                     return;
                 }
-                stream_changed = true;
             }
             _ = tokio::time::sleep(sleep) => {}
         }
@@ -340,8 +338,9 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
                 }
             }
         }
-        let sig = *signal.borrow_and_update();
-        consumer.tick(stream_changed, sig.first_seq, sig.removals);
+        // Marks the signal seen for `changed()`; `tick` reads the current value itself.
+        signal.borrow_and_update();
+        consumer.tick();
         if consumer.inactive_too_long() {
             consumer.delete_self().await;
             return;
@@ -355,18 +354,13 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
 }
 
 impl Consumer {
-    fn tick(&self, stream_changed: bool, first_seq: u64, removals: u64) {
+    fn tick(&self) {
         let retention_acks = {
             let mut inner = self.inner.lock();
-            let visible = self.stream.signal.borrow().visible_seq;
+            let signal = *self.stream.signal.borrow();
             let store = self.stream.store.read();
-            let removed = inner.seen_removals != (first_seq, removals);
-            inner.seen_removals = (first_seq, removals);
-            let now = now_ns();
-            if stream_changed || removed {
-                inner.engine.stream_changed(&**store, removed);
-            }
-            inner.engine.tick(&**store, visible, now);
+            inner.follow_stream(&**store, signal);
+            inner.engine.tick(&**store, signal.visible_seq, now_ns());
             drop(store);
             self.execute(&mut inner)
         };

@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 use weir_consumer::{Engine, PullRequest};
 use weir_jsapi::{ConsumerConfig, ConsumerInfo, RetentionPolicy, SequenceInfo, Timestamp};
 
-use super::actor::now_ns;
+use super::actor::{now_ns, StreamSignal};
 use super::stream::Stream;
 use crate::internal::InternalPublisher;
 use crate::state::ServerState;
@@ -104,14 +104,29 @@ pub fn release_unneeded(entry: &super::manager::StreamEntry) {
     }
 }
 
+impl Inner {
+    /// Brings the engine up to the stream as it is: new messages (num_pending grows) and
+    /// removals (pending entries and the cursor drop what is gone). Runs before every engine
+    /// event, so consumer info and ack subjects never lag behind the consumer's task.
+    fn follow_stream(&mut self, store: &dyn weir_store::Store, current: StreamSignal) {
+        if current == self.seen {
+            return;
+        }
+        let removed =
+            (current.first_seq, current.removals) != (self.seen.first_seq, self.seen.removals);
+        self.seen = current;
+        self.engine.stream_changed(store, removed);
+    }
+}
+
 /// The engine and what executing its commands needs, under one lock.
 struct Inner {
     engine: Engine,
     publisher: InternalPublisher,
     /// Double-ack replies that wait for the state to be persisted.
     confirms: Vec<Bytes>,
-    /// Stream signal last applied: (first seq, removals).
-    seen_removals: (u64, u64),
+    /// The stream signal the engine last followed (see `Inner::follow_stream`).
+    seen: StreamSignal,
     /// The engine's command buffer, swapped in and out by `execute`.
     spare_commands: Vec<weir_consumer::Command>,
 }
@@ -194,7 +209,7 @@ impl Consumer {
                 engine,
                 publisher: InternalPublisher::new(),
                 confirms: Vec::new(),
-                seen_removals: (signal.first_seq, signal.removals),
+                seen: signal,
                 spare_commands: Vec::new(),
             }),
             wake: Notify::new(),
@@ -277,7 +292,9 @@ impl Consumer {
                 .is_some_and(|state| self.has_push_interest(&state));
         let mut info = ConsumerInfo::new(&self.stream_name, config, self.created, now);
         let mut inner = self.inner.lock();
+        let signal = *self.stream.signal.borrow();
         let store = self.stream.store.read();
+        inner.follow_stream(&**store, signal);
         let engine = &mut inner.engine;
         let (delivered, floor) = engine.positions();
         let last_active = |ns: i64| (ns > 0).then(|| Timestamp::from_unix_nanos(ns));
@@ -331,10 +348,11 @@ impl Consumer {
     ) {
         let retention_acks = {
             let mut inner = self.inner.lock();
-            let visible = self.stream.signal.borrow().visible_seq;
+            let signal = *self.stream.signal.borrow();
             let store = self.stream.store.read();
+            inner.follow_stream(&**store, signal);
             let before = inner.engine.next_wakeup_ns();
-            f(&mut inner.engine, &**store, visible, now);
+            f(&mut inner.engine, &**store, signal.visible_seq, now);
             drop(store);
             let after = inner.engine.next_wakeup_ns();
             let acks = self.execute(&mut inner);
