@@ -56,13 +56,11 @@ pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
     tracing::info!("Starting JetStream");
     tracing::info!("  Storage directory: {}", js.store_root().display());
     js.recover(state);
-    let served_js = js.clone();
-    let served: api::worker::ServedPredicate = Arc::new(move |op| match op {
-        api::route::ApiOp::DirectGet(name)
-        | api::route::ApiOp::DirectGetLast { stream: name, .. } => served_js
-            .get(name)
-            .is_some_and(|e| e.config.read().allow_direct),
-        api::route::ApiOp::ConsumerNext { .. } => false,
+    let served: api::worker::ServedPredicate = Arc::new(|op| match op {
+        // Served on the requester's task by `DirectGetHandler` and `NextHandler`.
+        api::route::ApiOp::DirectGet(_)
+        | api::route::ApiOp::DirectGetLast { .. }
+        | api::route::ApiOp::ConsumerNext { .. } => false,
         _ => true,
     });
     let (subscriber, rx) = api::worker::ApiSubscriber::new(served);
@@ -72,6 +70,13 @@ pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
     let next = Arc::new(NextHandler(Arc::downgrade(&js)));
     if let Err(err) = state.subscribe_internal(b"$JS.API.CONSUMER.MSG.NEXT.*.*", None, next) {
         tracing::error!("cannot serve pull requests: {err}");
+    }
+    let direct = Arc::new(DirectGetHandler {
+        js: Arc::downgrade(&js),
+        state: Arc::downgrade(state),
+    });
+    if let Err(err) = state.subscribe_internal(b"$JS.API.DIRECT.GET.>", None, direct) {
+        tracing::error!("cannot serve direct gets: {err}");
     }
     let service = Arc::new(api::handlers::JsApi {
         state: state.clone(),
@@ -105,6 +110,56 @@ impl crate::subscription::InternalHandler for NextHandler {
             return true;
         };
         consumer.next_request(bytes::Bytes::copy_from_slice(reply), msg.payload);
+        true
+    }
+}
+
+/// Direct gets (ADR-31) are read on the requester's task: a store read and a reply, with no
+/// queue hop to the API task, so KV reads cost one round trip and scale with connections.
+/// Streams without `allow_direct` (or unknown ones) leave the requester with no-responders.
+struct DirectGetHandler {
+    js: std::sync::Weak<manager::JetStream>,
+    state: std::sync::Weak<ServerState>,
+}
+
+impl crate::subscription::InternalHandler for DirectGetHandler {
+    fn deliver(&self, msg: &crate::subscription::InboundMsg<'_>) -> bool {
+        let (Some(js), Some(state)) = (self.js.upgrade(), self.state.upgrade()) else {
+            return false;
+        };
+        let Ok(subject) = std::str::from_utf8(msg.subject) else {
+            return false;
+        };
+        let op = api::route::parse(subject);
+        let stream = match &op {
+            Some(api::route::ApiOp::DirectGet(stream))
+            | Some(api::route::ApiOp::DirectGetLast { stream, .. }) => stream,
+            _ => return false,
+        };
+        if !js.get(stream).is_some_and(|e| e.config.read().allow_direct) {
+            return false;
+        }
+        // nats-server ignores API requests that cannot be answered.
+        let Some(reply_to) = msg.reply.filter(|r| !r.is_empty()) else {
+            return true;
+        };
+        let replies = match &op {
+            Some(api::route::ApiOp::DirectGetLast { stream, subject }) => {
+                api::direct::get_last(&js, stream, subject, msg.payload)
+            }
+            _ => api::direct::get(&js, stream, msg.payload),
+        };
+        let mut publisher = crate::internal::InternalPublisher::new();
+        for reply in replies {
+            publisher.publish(
+                &state,
+                reply_to,
+                None,
+                reply.headers.as_deref(),
+                &reply.payload,
+            );
+        }
+        publisher.finish(&state);
         true
     }
 }

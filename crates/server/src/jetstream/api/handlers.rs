@@ -88,10 +88,6 @@ impl ApiService for JsApi {
                 self.msg_delete(name, body).await,
                 &mut errors,
             ),
-            ApiOp::DirectGet(name) => return super::direct::get(&self.js, name, body),
-            ApiOp::DirectGetLast { stream, subject } => {
-                return super::direct::get_last(&self.js, stream, subject, body)
-            }
             ApiOp::ConsumerCreate(_) => {
                 let subject = String::from_utf8_lossy(&req.subject);
                 json(
@@ -136,7 +132,10 @@ impl ApiService for JsApi {
                 &mut errors,
             ),
             // Served on the publisher's task (see `jetstream::start`).
-            ApiOp::ConsumerNext { .. } | ApiOp::Unknown => return Vec::new(),
+            ApiOp::ConsumerNext { .. }
+            | ApiOp::DirectGet(_)
+            | ApiOp::DirectGetLast { .. }
+            | ApiOp::Unknown => return Vec::new(),
         };
         // Counted as nats-server's `sendAPIResponse`/`sendAPIErrResponse` do: once the
         // response is built (an account info reports the requests before itself), and only

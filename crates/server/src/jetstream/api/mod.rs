@@ -1,7 +1,7 @@
 //! The JetStream API (`$JS.API.>`): subject routing, the serving task, the handlers.
 
 mod consumers;
-mod direct;
+pub mod direct;
 pub mod handlers;
 pub mod route;
 pub mod worker;
