@@ -10,6 +10,7 @@ use crate::StoreError;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -70,10 +71,16 @@ pub(crate) struct Segment {
     /// block, not two per message. Only bytes below `written_bytes`, which change only by
     /// `rewrite` (erase), which clears it.
     readahead: Mutex<Option<(u64, Bytes)>>,
+    /// Where the last read ended: a read starting there is part of a forward scan and gets
+    /// a whole read-ahead block; any other read (a KV get) reads only a small one.
+    last_read_end: AtomicU64,
 }
 
-/// Bytes read from disk at once when a record is not in the read-ahead block.
+/// Bytes read from disk at once by a forward scan when a record is not in the read-ahead block.
 const READAHEAD_BYTES: usize = 64 * 1024;
+/// Bytes read at once for a lone (random) read: most records fit, and a larger record costs
+/// a second, exact read.
+const POINT_READ_BYTES: usize = 4 * 1024;
 
 impl Segment {
     /// Creates a new segment file; its header is buffered like a record.
@@ -140,6 +147,7 @@ impl Segment {
             compact_skip_live: None,
             damaged: false,
             readahead: Mutex::new(None),
+            last_read_end: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -262,25 +270,46 @@ impl Segment {
             return self.read_record(offset).map(Bytes::from);
         }
         let cached = self.readahead.lock().ok().and_then(|b| b.clone());
-        if let Some(rec) = cached.and_then(|(at, block)| record_in(&block, at, offset)) {
-            return Ok(rec);
-        }
-        let want = (self.written_bytes - offset).min(READAHEAD_BYTES as u64) as usize;
+        let sequential = match &cached {
+            Some((at, block)) => {
+                if let Some(rec) = record_in(block, *at, offset) {
+                    self.note_read(offset, rec.len());
+                    return Ok(rec);
+                }
+                offset == at + block.len() as u64
+            }
+            None => false,
+        } || offset == self.last_read_end.load(Ordering::Relaxed);
+        let limit = if sequential {
+            READAHEAD_BYTES
+        } else {
+            POINT_READ_BYTES
+        };
+        let want = (self.written_bytes - offset).min(limit as u64) as usize;
         let mut block = vec![0u8; want];
         self.file
             .read_exact_at(&mut block, offset)
             .ctx(&self.path)?;
         let block = Bytes::from(block);
-        match record_in(&block, offset, offset) {
+        let rec = match record_in(&block, offset, offset) {
             Some(rec) => {
-                if let Ok(mut slot) = self.readahead.lock() {
-                    *slot = Some((offset, block));
+                if sequential {
+                    if let Ok(mut slot) = self.readahead.lock() {
+                        *slot = Some((offset, block));
+                    }
                 }
-                Ok(rec)
+                rec
             }
-            // Larger than a block (or damaged: the exact read reports it).
-            None => self.read_record(offset).map(Bytes::from),
-        }
+            // Larger than the block (or damaged: the exact read reports it).
+            None => Bytes::from(self.read_record(offset)?),
+        };
+        self.note_read(offset, rec.len());
+        Ok(rec)
+    }
+
+    fn note_read(&self, offset: u64, len: usize) {
+        self.last_read_end
+            .store(offset + len as u64, Ordering::Relaxed);
     }
 
     /// Reads the whole record at `offset` (length-checked before allocating).
