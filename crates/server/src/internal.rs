@@ -2,10 +2,11 @@
 //! (JetStream's API and stream ingest) and the server publishes (replies, publish acks)
 //! through the same index and outbound buffers as client connections.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use weir_subject::{Matches, SubjectError};
+use weir_subject::SubjectError;
+
+use crate::match_cache::MatchCache;
 
 use crate::router::{retire, Router};
 use crate::state::ServerState;
@@ -55,8 +56,7 @@ impl ServerState {
 /// wakes each receiver's writer once, at `finish`.
 pub struct InternalPublisher {
     router: Router,
-    cache: HashMap<Box<[u8]>, Arc<Matches<SubRef>>>,
-    cache_generation: u64,
+    cache: MatchCache,
 }
 
 impl Default for InternalPublisher {
@@ -69,8 +69,7 @@ impl InternalPublisher {
     pub fn new() -> Self {
         InternalPublisher {
             router: Router::new(0x5EED),
-            cache: HashMap::new(),
-            cache_generation: u64::MAX,
+            cache: MatchCache::new(MATCH_CACHE_MAX_ENTRIES),
         }
     }
 
@@ -97,19 +96,7 @@ impl InternalPublisher {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> usize {
-        let generation = state.subscriptions_generation();
-        if generation != self.cache_generation || self.cache.len() >= MATCH_CACHE_MAX_ENTRIES {
-            self.cache.clear();
-            self.cache_generation = generation;
-        }
-        let matches = match self.cache.get(route) {
-            Some(found) => found.clone(),
-            None => {
-                let found = state.with_subscriptions(|index| index.match_subject(route));
-                self.cache.insert(route.into(), found.clone());
-                found
-            }
-        };
+        let matches = self.cache.lookup(state, route);
         let msg = InboundMsg {
             subject,
             reply,

@@ -12,6 +12,7 @@ pub mod internal;
 pub mod jetstream;
 mod listener;
 pub mod logging;
+pub mod match_cache;
 mod monitor;
 pub mod options;
 mod process;

@@ -140,6 +140,10 @@ fn saturating_u16(n: usize) -> u16 {
 
 struct Shard<T> {
     table: HashTable<Entry<T>>,
+    /// Admission ("doorkeeper"): hashes of subjects missed once. A subject is cached on its
+    /// second miss, so subjects that never repeat (request inboxes, per-key API subjects of a
+    /// large KV bucket) cost a slot write instead of an allocation and an eviction.
+    seen_once: Box<[u64]>,
     hits: u64,
     misses: u64,
     /// Rotates which quarter of the hash space the next eviction drops.
@@ -157,10 +161,17 @@ pub(crate) struct MatchCache<T> {
     shard_capacity: usize,
 }
 
+/// Doorkeeper slots per shard (8 KiB): enough to remember recent misses between repeats.
+const DOORKEEPER_SLOTS: usize = 1024;
+
 /// Outcome of a lookup; a miss carries the hash so `put` need not rehash.
 pub(crate) enum Lookup<T> {
     Hit(Arc<Matches<T>>),
+    /// Seen before: worth caching once matched.
     Miss(u64),
+    /// A first miss: counted, remembered by the doorkeeper, not cached yet.
+    FirstMiss,
+    /// Never cached: too long, or unique by construction.
     Uncacheable,
 }
 
@@ -179,6 +190,7 @@ impl<T> MatchCache<T> {
             .map(|_| {
                 Padded(Mutex::new(Shard {
                     table: HashTable::new(),
+                    seen_once: vec![0; DOORKEEPER_SLOTS].into_boxed_slice(),
                     hits: 0,
                     misses: 0,
                     eviction_round: 0,
@@ -245,7 +257,13 @@ impl<T> MatchCache<T> {
             }
             None => {
                 shard.misses += 1;
-                Lookup::Miss(hash)
+                let slot = &mut shard.seen_once[hash as usize % DOORKEEPER_SLOTS];
+                if *slot == hash {
+                    Lookup::Miss(hash)
+                } else {
+                    *slot = hash;
+                    Lookup::FirstMiss
+                }
             }
         }
     }
@@ -372,15 +390,18 @@ mod tests {
     fn stays_bounded() {
         let cache: MatchCache<u32> = MatchCache::new(64);
         for i in 0..10_000u32 {
+            // Each subject twice: the doorkeeper admits it on its second miss.
             let subject = format!("s.{i}");
-            if let Lookup::Miss(hash) = cache.get(subject.as_bytes()) {
-                cache.put(hash, subject.as_bytes(), Arc::default());
+            for _ in 0..2 {
+                if let Lookup::Miss(hash) = cache.get(subject.as_bytes()) {
+                    cache.put(hash, subject.as_bytes(), Arc::default());
+                }
             }
         }
         let counters = cache.counters();
         assert!(counters.entries <= 64, "{} entries", counters.entries);
         assert!(counters.entries > 0);
-        assert_eq!(counters.misses, 10_000);
+        assert_eq!(counters.misses, 20_000);
     }
 
     #[test]
@@ -397,6 +418,18 @@ mod tests {
             cache.get(b"$JS.ACK.S.C.1.2.3.1700000000000000000.0"),
             Lookup::Uncacheable
         ));
+        assert!(matches!(cache.get(b"$JS.API.INFO"), Lookup::FirstMiss));
         assert!(matches!(cache.get(b"$JS.API.INFO"), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn subjects_seen_once_are_not_admitted() {
+        let cache: MatchCache<u32> = MatchCache::new(64);
+        for i in 0..1000u32 {
+            let subject = format!("_INBOX.x.{i}");
+            assert!(matches!(cache.get(subject.as_bytes()), Lookup::FirstMiss));
+        }
+        assert_eq!(cache.counters().entries, 0);
+        assert_eq!(cache.counters().misses, 1000);
     }
 }

@@ -134,6 +134,7 @@ impl<T: Clone + PartialEq> SubjectIndex<T> {
         let hash = match self.cache.get(subject) {
             Lookup::Hit(matches) => return matches,
             Lookup::Miss(hash) => Some(hash),
+            Lookup::FirstMiss => None,
             Lookup::Uncacheable => {
                 self.uncached_matches.fetch_add(1, Ordering::Relaxed);
                 None

@@ -3,7 +3,7 @@
 //! subscriptions get the message encoded into their outbound queues, and their writers are
 //! woken once per read batch rather than once per message.
 
-use std::collections::HashMap;
+use crate::match_cache::MatchCache;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -44,8 +44,7 @@ pub struct Connection {
     echo: bool,
     no_responders: bool,
     pings_out: u32,
-    match_cache: HashMap<Box<[u8]>, Arc<Matches<SubRef>>>,
-    match_cache_generation: u64,
+    match_cache: MatchCache,
     router: Router,
     in_msgs: u64,
     in_bytes: u64,
@@ -67,8 +66,7 @@ impl Connection {
             echo: true,
             no_responders: false,
             pings_out: 0,
-            match_cache: HashMap::new(),
-            match_cache_generation: u64::MAX,
+            match_cache: MatchCache::new(MATCH_CACHE_MAX_ENTRIES),
             router: Router::new(client.id),
             in_msgs: 0,
             in_bytes: 0,
@@ -355,30 +353,9 @@ impl Connection {
         Flow::Continue
     }
 
-    /// Literal subject → matching subscriptions, through a private cache that is dropped
-    /// whenever the shared index changes.
+    /// Literal subject → matching subscriptions, through this connection's private cache.
     fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubRef>> {
-        let generation = self.state.subscriptions_generation();
-        if generation != self.match_cache_generation {
-            self.match_cache.clear();
-            self.match_cache_generation = generation;
-        }
-        if weir_subject::is_unique_per_message(subject) {
-            return self
-                .state
-                .with_subscriptions(|index| index.match_subject(subject));
-        }
-        if let Some(found) = self.match_cache.get(subject) {
-            return found.clone();
-        }
-        let found = self
-            .state
-            .with_subscriptions(|index| index.match_subject(subject));
-        if self.match_cache.len() >= MATCH_CACHE_MAX_ENTRIES {
-            self.match_cache.clear();
-        }
-        self.match_cache.insert(subject.into(), found.clone());
-        found
+        self.match_cache.lookup(&self.state, subject)
     }
 
     fn end_batch(&mut self) {
