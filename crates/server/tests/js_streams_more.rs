@@ -352,3 +352,61 @@ async fn stream_info_pages_subject_details() {
         assert!(none["state"].get("subjects").is_none(), "{body}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Discard new
+// ---------------------------------------------------------------------------------------------
+
+/// `discard: new` with `max_bytes` refuses a publish that would not fit, counting each message
+/// as the store does (subject + headers + payload + 16 for memory storage), and never evicts
+/// an acknowledged message: a message that brings the total to exactly `max_bytes` is
+/// accepted, one byte more is refused.
+///
+/// Weir's own: nats-server 2.9.10 checks only `bytes + headers + payload >= max_bytes`, then
+/// its store evicts the oldest messages to get back under the limit. Measured on a memory
+/// stream: the second publish below was acknowledged and seq 1, acknowledged before it, was
+/// gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discard_new_max_bytes_refuses_and_keeps_what_was_acked() {
+    let j = setup!();
+    if j.server.is_reference() {
+        return;
+    }
+    let c = &j.c;
+    // "dn.k1" + 34 bytes + 16 = 55 bytes a message: the second would make 110.
+    create_stream(
+        c,
+        json!({"name": "DN", "subjects": ["dn.>"], "storage": "memory", "discard": "new",
+               "max_bytes": 100}),
+    )
+    .await;
+    let body = vec![b'x'; 34];
+    assert_eq!(publish_ok(c, "dn.k1", &[], body.clone()).await, 1);
+    for key in ["dn.k2", "dn.k3"] {
+        let err = publish_err(c, key, &[], body.clone()).await;
+        assert_eq!(err, ApiErr::new(503, 10077, "maximum bytes exceeded"));
+    }
+    let state = stream_state(c, "DN").await;
+    assert_eq!(
+        (
+            u(&state["messages"]),
+            u(&state["first_seq"]),
+            u(&state["bytes"])
+        ),
+        (1, 1, 55),
+        "the acknowledged message stays: {state}"
+    );
+
+    // "dn2.a" + 35 + 16 = 56 bytes a message: two make exactly 112, a third does not fit.
+    create_stream(
+        c,
+        json!({"name": "DN2", "subjects": ["dn2.>"], "storage": "memory", "discard": "new",
+               "max_bytes": 112}),
+    )
+    .await;
+    let body = vec![b'y'; 35];
+    assert_eq!(publish_ok(c, "dn2.a", &[], body.clone()).await, 1);
+    assert_eq!(publish_ok(c, "dn2.a", &[], body.clone()).await, 2);
+    let err = publish_err(c, "dn2.a", &[], body).await;
+    assert_eq!(err.err_code, 10077, "{err:?}");
+}

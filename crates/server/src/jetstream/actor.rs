@@ -149,6 +149,13 @@ impl StreamView for View<'_> {
     fn msgs_for_subject(&self, subject: &[u8]) -> u64 {
         self.store.subject_state(subject).map_or(0, |s| s.msgs)
     }
+    fn first_size_for_subject(&self, subject: &[u8]) -> u64 {
+        let first = self.store.subject_state(subject).map_or(0, |s| s.first_seq);
+        match self.store.get(first) {
+            Ok(Some(m)) => weir_store::msg_size(m.subject.len(), m.headers.len(), m.payload.len()),
+            _ => 0,
+        }
+    }
 }
 
 pub fn now_ns() -> i64 {

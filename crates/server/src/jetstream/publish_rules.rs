@@ -42,6 +42,8 @@ pub trait StreamView {
     fn msgs(&self) -> u64;
     fn bytes(&self) -> u64;
     fn msgs_for_subject(&self, subject: &[u8]) -> u64;
+    /// Bytes (as the store counts them) of the oldest message on `subject`, 0 when none.
+    fn first_size_for_subject(&self, subject: &[u8]) -> u64;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,17 +192,29 @@ pub fn decide(
         }
     };
     if rules.discard_new && rollup.is_none() {
-        if rules.max_msgs > 0 && view.msgs() >= rules.max_msgs as u64 {
+        // At its per-subject limit the publish replaces the subject's oldest message (as in
+        // nats-server): the stream does not grow in messages, and that message's bytes are
+        // freed.
+        let replaces = rules.max_msgs_per_subject > 0
+            && view.msgs_for_subject(subject) >= rules.max_msgs_per_subject as u64;
+        if rules.discard_new_per_subject && replaces {
+            return Err(Rejection::MaxMsgsPerSubject);
+        }
+        if rules.max_msgs > 0 && view.msgs() >= rules.max_msgs as u64 && !replaces {
             return Err(Rejection::MaxMsgs);
         }
-        if rules.max_bytes > 0 && view.bytes() + size_bytes > rules.max_bytes as u64 {
-            return Err(Rejection::MaxBytes);
-        }
-        if rules.discard_new_per_subject
-            && rules.max_msgs_per_subject > 0
-            && view.msgs_for_subject(subject) >= rules.max_msgs_per_subject as u64
-        {
-            return Err(Rejection::MaxMsgsPerSubject);
+        // Counted as the store counts it (subject and per-message overhead included): a
+        // discard-new stream must never go over `max_bytes` and evict an acknowledged message.
+        let stored_bytes = weir_store::msg_size(subject.len(), 0, 0) + size_bytes;
+        if rules.max_bytes > 0 && view.bytes() + stored_bytes > rules.max_bytes as u64 {
+            let freed = if replaces {
+                view.first_size_for_subject(subject)
+            } else {
+                0
+            };
+            if (view.bytes() + stored_bytes).saturating_sub(freed) > rules.max_bytes as u64 {
+                return Err(Rejection::MaxBytes);
+            }
         }
     }
     Ok(Decision::Store(Accepted {
@@ -222,6 +236,7 @@ mod tests {
         subject_last: u64,
         msgs: u64,
         bytes: u64,
+        first_size: u64,
     }
 
     impl StreamView for View {
@@ -245,6 +260,9 @@ mod tests {
         }
         fn msgs_for_subject(&self, _subject: &[u8]) -> u64 {
             self.msgs
+        }
+        fn first_size_for_subject(&self, _subject: &[u8]) -> u64 {
+            self.first_size
         }
     }
 
@@ -394,6 +412,42 @@ mod tests {
         assert!(
             decide(&r, &heavy, b"s", None, 6).is_ok(),
             "discard old stores"
+        );
+    }
+
+    #[test]
+    fn discard_new_counts_stored_bytes_and_lets_a_replacement_in() {
+        let mut r = rules();
+        r.discard_new = true;
+        // One message on "k" of 16 + 1 + 10 = 27 bytes; a second of the same size needs 54.
+        r.max_bytes = 53;
+        let one = View {
+            msgs: 1,
+            bytes: 27,
+            first_size: 27,
+            ..View::default()
+        };
+        assert_eq!(
+            decide(&r, &one, b"k", None, 10),
+            Err(Rejection::MaxBytes),
+            "the subject and the per-message overhead count too"
+        );
+        r.max_bytes = 54;
+        assert!(
+            decide(&r, &one, b"k", None, 10).is_ok(),
+            "exactly full is allowed"
+        );
+        // A KV bucket (history 1) that is full still takes an update of an existing key: the
+        // old value goes, making room; so does a full max_msgs.
+        r.max_bytes = 30;
+        r.max_msgs = 1;
+        r.max_msgs_per_subject = 1;
+        assert!(decide(&r, &one, b"k", None, 10).is_ok());
+        assert_eq!(decide(&r, &one, b"k", None, 14), Err(Rejection::MaxBytes));
+        r.discard_new_per_subject = true;
+        assert_eq!(
+            decide(&r, &one, b"k", None, 10),
+            Err(Rejection::MaxMsgsPerSubject)
         );
     }
 }
