@@ -159,7 +159,8 @@ pub fn normalize_stream_config(
         return bad("max age needs to be >= 100ms");
     }
 
-    if cfg.duplicate_window == 0 && cfg.mirror.is_none() && cfg.sources.is_empty() {
+    // Sourced streams get the window too (only a mirror keeps none), as in nats-server.
+    if cfg.duplicate_window == 0 && cfg.mirror.is_none() {
         let mut window = DEFAULT_DUPLICATE_WINDOW;
         if limits.max_duplicate_window > 0 && window > limits.max_duplicate_window {
             window = limits.max_duplicate_window;
