@@ -1,4 +1,5 @@
-//! Parsers for flag values: durations (`5s`, `250ms`) and headers (`Key:Value`).
+//! Parsers for flag values: durations (`5s`, `250ms`, `1h30m`), headers (`Key:Value`),
+//! byte sizes (`1KiB`) and metadata (`key=value`).
 
 use std::time::Duration;
 
@@ -68,6 +69,109 @@ pub fn parse_header(text: &str) -> Result<HeaderArg, String> {
     })
 }
 
+/// Parses a retention period such as `1h`, `1h30m`, `2d`, `1w` or `0` (no limit): a sum of
+/// [`parse_duration`] terms, plus `d` (days) and `w` (weeks) for long-lived buckets.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration: expected e.g. 1h, 30m or 2d".to_string());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let unit_len = rest[digits..]
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len() - digits);
+        let (term, tail) = rest.split_at(digits + unit_len);
+        let (number, unit) = term.split_at(digits);
+        let days = match unit.trim() {
+            "d" => Some(1.0),
+            "w" => Some(7.0),
+            _ => None,
+        };
+        let term_duration = match days {
+            Some(days) => {
+                let value: f64 = number.parse().map_err(|_| {
+                    format!("invalid duration {text:?}: expected e.g. 1h, 30m or 2d")
+                })?;
+                let seconds = value * days * 86_400.0;
+                if !seconds.is_finite() || !(0.0..=1e9).contains(&seconds) {
+                    return Err(format!("duration {text:?} is out of range"));
+                }
+                Duration::from_secs_f64(seconds)
+            }
+            None => parse_duration(term).map_err(|e| format!("{e} (in {text:?})"))?,
+        };
+        total = total
+            .checked_add(term_duration)
+            .ok_or_else(|| format!("duration {text:?} is out of range"))?;
+        rest = tail;
+    }
+    Ok(total)
+}
+
+/// Parses a byte size such as `1024`, `1KiB`, `1.5 MB`, `2G` or `-1` (unlimited).
+///
+/// Every unit is binary however it is spelled (`K`, `KB` and `KiB` are all 1024 bytes),
+/// as the `nats` CLI reads them.
+pub fn parse_size(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if text == "-1" {
+        return Ok(-1);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid size {text:?}: expected e.g. 1024, 512KiB, 1GiB or -1"))?;
+    let power = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 1,
+        "m" | "mb" | "mib" => 2,
+        "g" | "gb" | "gib" => 3,
+        "t" | "tb" | "tib" => 4,
+        "p" | "pb" | "pib" => 5,
+        other => {
+            return Err(format!(
+                "invalid size unit {other:?} in {text:?}: use B, KiB, MiB, GiB, TiB or PiB"
+            ))
+        }
+    };
+    let bytes = (value * 1024f64.powi(power)).floor();
+    if !bytes.is_finite() || bytes >= i64::MAX as f64 {
+        return Err(format!("size {text:?} is out of range"));
+    }
+    Ok(bytes as i64)
+}
+
+/// A `--metadata key=value` pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataArg {
+    pub key: String,
+    pub value: String,
+}
+
+/// Parses `key=value` (or `key:value`, as the `nats` CLI also accepts): the first `=` or `:`
+/// separates them; the value may be empty or contain either character.
+pub fn parse_metadata(text: &str) -> Result<MetadataArg, String> {
+    let at = text
+        .find(['=', ':'])
+        .ok_or_else(|| format!("invalid metadata {text:?}: expected key=value"))?;
+    let key = text[..at].trim();
+    if key.is_empty() {
+        return Err(format!("invalid metadata {text:?}: the key is empty"));
+    }
+    Ok(MetadataArg {
+        key: key.to_string(),
+        value: text[at + 1..].trim().to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +209,63 @@ mod tests {
         assert!(parse_header(":value").is_err());
         assert!(parse_header("bad key:v").is_err());
         assert!(parse_header("k:line\nbreak").is_err());
+    }
+
+    #[test]
+    fn ttls_add_up_their_terms() {
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(2 * 86_400)));
+        assert_eq!(parse_ttl("1w1d"), Ok(Duration::from_secs(8 * 86_400)));
+        assert_eq!(parse_ttl("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_ttl("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn bad_ttls_are_errors() {
+        assert!(parse_ttl("").is_err());
+        assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("1h-5m").is_err());
+        assert!(parse_ttl("99999999999d").is_err());
+    }
+
+    #[test]
+    fn sizes_use_binary_units_however_spelled() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("1KiB"), Ok(1024));
+        assert_eq!(parse_size("1kb"), Ok(1024));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("1.5 MiB"), Ok(1_572_864));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2TB"), Ok(2 << 40));
+        assert_eq!(parse_size("-1"), Ok(-1));
+        assert_eq!(parse_size("0"), Ok(0));
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        assert!(parse_size("").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("1XB").is_err());
+        assert!(parse_size("-2").is_err());
+        assert!(parse_size("99999999PiB").is_err());
+    }
+
+    #[test]
+    fn metadata_splits_on_the_first_separator() {
+        let m = parse_metadata("owner=ops").unwrap();
+        assert_eq!((m.key.as_str(), m.value.as_str()), ("owner", "ops"));
+        let m = parse_metadata("url=http://x:1/?a=b").unwrap();
+        assert_eq!(
+            (m.key.as_str(), m.value.as_str()),
+            ("url", "http://x:1/?a=b")
+        );
+        let m = parse_metadata("team:core").unwrap();
+        assert_eq!((m.key.as_str(), m.value.as_str()), ("team", "core"));
+        assert_eq!(parse_metadata("empty=").unwrap().value, "");
+        assert!(parse_metadata("novalue").is_err());
+        assert!(parse_metadata("=v").is_err());
     }
 }

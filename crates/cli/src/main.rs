@@ -5,6 +5,8 @@ mod args;
 mod bench;
 mod connect;
 mod error;
+mod kv;
+mod object;
 mod output;
 mod pubsub;
 mod server_info;
@@ -70,6 +72,17 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+    /// Key-value buckets (JetStream)
+    Kv {
+        #[command(subcommand)]
+        command: kv::KvCommand,
+    },
+    /// Object store buckets (JetStream)
+    #[command(alias = "obj")]
+    Object {
+        #[command(subcommand)]
+        command: object::ObjectCommand,
     },
 }
 
@@ -168,6 +181,11 @@ enum BenchCommand {
         #[command(subcommand)]
         command: bench::js::JsCommand,
     },
+    /// Key-Value benchmarks
+    Kv {
+        #[command(subcommand)]
+        command: bench::kv::KvCommand,
+    },
 }
 
 async fn run(cli: Cli) -> error::Result<()> {
@@ -190,7 +208,10 @@ async fn run(cli: Cli) -> error::Result<()> {
             BenchCommand::Conns(args) => bench::conns::run(&global, &args).await,
             BenchCommand::Subs(args) => bench::subs::run(&global, &args).await,
             BenchCommand::Js { command } => bench::js::run(&global, &command).await,
+            BenchCommand::Kv { command } => bench::kv::run(&global, &command).await,
         },
+        Command::Kv { command } => kv::run(&global, &command).await,
+        Command::Object { command } => object::run(&global, &command).await,
     }
 }
 

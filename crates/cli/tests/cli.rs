@@ -813,3 +813,46 @@ fn bad_consumer_bench_flags_fail_without_panicking() {
         );
     }
 }
+
+#[test]
+fn tiny_kv_benches_complete_every_operation() {
+    let server = Server::start_js();
+    for (op, clients) in [("put", "1"), ("put", "3"), ("get", "2")] {
+        let summary = server.weir_json(&[
+            "bench",
+            "kv",
+            op,
+            "--ops",
+            "200",
+            "--keys",
+            "50",
+            "--clients",
+            clients,
+            "--size",
+            "16",
+        ]);
+        assert_eq!(summary["bench"], format!("kv-{op}"), "{summary}");
+        assert_eq!(summary["completed"], 200, "{summary}");
+        assert_eq!(
+            (summary["missing"].as_u64(), summary["errors"].as_u64()),
+            (Some(0), Some(0))
+        );
+        assert_eq!(summary["complete"], true, "{summary}");
+        assert!(summary["ops_per_sec"].as_f64().unwrap() > 0.0, "{summary}");
+    }
+    let scale = server.weir_json(&[
+        "bench",
+        "kv",
+        "scale",
+        "--keys",
+        "500",
+        "--sample",
+        "20",
+        "--storage",
+        "memory",
+    ]);
+    assert_eq!(scale["complete"], true, "{scale}");
+    assert_eq!(scale["keys_listing"]["count"], 500, "{scale}");
+    assert_eq!(scale["watch_replay"]["count"], 500, "{scale}");
+    assert_eq!(scale["stream"]["messages"], 500, "{scale}");
+}

@@ -2,6 +2,8 @@
 
 pub mod conns;
 pub mod js;
+pub mod kv;
+pub mod kv_scale;
 pub mod natsclient;
 pub mod progress;
 pub mod pubsub;
