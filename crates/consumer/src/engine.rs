@@ -123,6 +123,8 @@ pub struct Engine {
     paused_until_ns: Option<i64>,
     /// State changed since the last `take_dirty`.
     dirty: bool,
+    /// The last `deliver` stopped at its budget with more ready to send.
+    more_to_deliver: bool,
     out: Vec<Command>,
     /// Whether anyone listens on a pull request's reply subject (the runtime's subscription
     /// index); None: assume someone does.
@@ -201,6 +203,7 @@ impl Engine {
             rate_next_ns: 0,
             paused_until_ns: None,
             dirty: true,
+            more_to_deliver: false,
             out: Vec::new(),
             reply_interest: None,
         }
@@ -507,6 +510,10 @@ impl Engine {
 
     /// When `tick` next has work.
     pub fn next_wakeup_ns(&self) -> Option<i64> {
+        if self.more_to_deliver {
+            // At once: the last pass ran out of budget, not of messages.
+            return Some(i64::MIN);
+        }
         let mut next = [
             self.tracker.next_deadline_ns(),
             self.waiting.next_event_ns(),
@@ -569,6 +576,7 @@ impl Engine {
     /// Sends what can be sent now to waiting requests (pull) or the deliver subject (push).
     pub fn deliver(&mut self, store: &dyn Store, visible_seq: u64, now_ns: i64) {
         if self.is_paused(now_ns) {
+            self.more_to_deliver = false;
             return;
         }
         // Each ack subject carries the count still pending: clients (KV watchers, history)
@@ -577,6 +585,8 @@ impl Engine {
         self.replay_wake_ns = None;
         // The reply subject last found live in this pass: a batch to one request checks once.
         let mut interest_seen: Option<Bytes> = None;
+        // Set when the budget, not the work, ends this pass: the task comes straight back.
+        self.more_to_deliver = true;
         for _ in 0..DELIVER_BUDGET {
             let mut target = 0;
             let to = match &self.policy.mode {
@@ -585,22 +595,28 @@ impl Engine {
                         target = i;
                         self.waiting.get(i).expect("selected").req.reply.clone()
                     }
-                    None => break,
+                    None => {
+                        self.more_to_deliver = false;
+                        break;
+                    }
                 },
                 Mode::Push {
                     deliver_subject, ..
                 } => {
                     if !self.push_active || self.flow.unacked_bytes >= FLOW_CONTROL_MAX_BYTES {
+                        self.more_to_deliver = false;
                         return;
                     }
                     if self.rate_next_ns > now_ns {
                         // Rate limited: `next_wakeup_ns` brings the task back.
+                        self.more_to_deliver = false;
                         return;
                     }
                     deliver_subject.clone()
                 }
             };
             let Some((msg, redelivery)) = self.next_msg(store, visible_seq, now_ns) else {
+                self.more_to_deliver = false;
                 break;
             };
             if self.policy.is_pull() && !self.reply_has_interest(&to, &mut interest_seen) {

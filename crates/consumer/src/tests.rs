@@ -488,3 +488,26 @@ fn requests_whose_client_went_away_are_skipped() {
     assert!(statuses.is_empty(), "nobody to tell: {statuses:?}");
     assert_eq!(e.num_waiting(), 1);
 }
+
+#[test]
+fn a_pass_cut_by_its_budget_asks_to_come_straight_back() {
+    let subjects = vec!["a"; 5000];
+    let store = store_with(&subjects);
+    let policy = Policy {
+        ack: AckMode::None,
+        ..pull_policy()
+    };
+    let mut e = Engine::new(policy, StartPolicy::All, &*store, 0).unwrap();
+    e.pull(req(5000), &*store, 5000, 10);
+    let (first, _) = split(&mut e);
+    assert!(first.len() < 5000, "one pass is bounded: {}", first.len());
+    assert_eq!(e.next_wakeup_ns(), Some(i64::MIN), "more is ready now");
+    e.tick(&*store, 5000, 20);
+    let (rest, _) = split(&mut e);
+    assert_eq!(first.len() + rest.len(), 5000);
+    assert_ne!(
+        e.next_wakeup_ns(),
+        Some(i64::MIN),
+        "done: back to its timers"
+    );
+}

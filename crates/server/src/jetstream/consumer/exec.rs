@@ -299,6 +299,14 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
     let mut signal = consumer.stream.signal.subscribe();
     let mut last_persist = tokio::time::Instant::now();
     let mut generation = u64::MAX;
+    // A new push consumer whose subscriber is already there (an ordered consumer subscribes
+    // first) starts delivering at once, not after the first sleep.
+    if !consumer.inner.lock().engine.policy().is_pull() {
+        if !follow_push_interest(&consumer, &mut generation) {
+            return;
+        }
+        consumer.tick();
+    }
     loop {
         let now = now_ns();
         let (next_ns, is_push) = {
@@ -324,19 +332,8 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
             }
             _ = tokio::time::sleep(sleep) => {}
         }
-        let Some(state) = consumer.state.upgrade() else {
+        if is_push && !follow_push_interest(&consumer, &mut generation) {
             return;
-        };
-        if is_push {
-            let current = state.subscriptions_generation();
-            if current != generation {
-                generation = current;
-                let active = consumer.has_push_interest(&state);
-                consumer.inner.lock().engine.set_push_active(active);
-                if active {
-                    consumer.touch();
-                }
-            }
         }
         // Marks the signal seen for `changed()`; `tick` reads the current value itself.
         signal.borrow_and_update();
@@ -351,6 +348,24 @@ pub(super) async fn run(consumer: Arc<Consumer>) {
             last_persist = tokio::time::Instant::now();
         }
     }
+}
+
+/// Push consumers: re-checks for a subscriber on the deliver subject when the subscription
+/// index changed. False once the server is gone.
+fn follow_push_interest(consumer: &Consumer, generation: &mut u64) -> bool {
+    let Some(state) = consumer.state.upgrade() else {
+        return false;
+    };
+    let current = state.subscriptions_generation();
+    if current != *generation {
+        *generation = current;
+        let active = consumer.has_push_interest(&state);
+        consumer.inner.lock().engine.set_push_active(active);
+        if active {
+            consumer.touch();
+        }
+    }
+    true
 }
 
 impl Consumer {
