@@ -71,13 +71,16 @@ pub(crate) struct Segment {
     /// block, not two per message. Only bytes below `written_bytes`, which change only by
     /// `rewrite` (erase), which clears it.
     readahead: Mutex<Option<(u64, Bytes)>>,
-    /// Where the last read ended: a read starting there is part of a forward scan and gets
-    /// a whole read-ahead block; any other read (a KV get) reads only a small one.
+    /// Where the last read ended: a read starting there (or a little past it) is part of a
+    /// forward scan and gets a whole read-ahead block; any other read (a KV get) reads only a
+    /// small one.
     last_read_end: AtomicU64,
 }
 
 /// Bytes read from disk at once by a forward scan when a record is not in the read-ahead block.
 const READAHEAD_BYTES: usize = 64 * 1024;
+/// How far past the last read a read may start and still count as a forward scan.
+const FORWARD_GAP_BYTES: u64 = 16 * 1024;
 /// Bytes read at once for a lone (random) read: most records fit, and a larger record costs
 /// a second, exact read.
 const POINT_READ_BYTES: usize = 4 * 1024;
@@ -279,7 +282,7 @@ impl Segment {
                 offset == at + block.len() as u64
             }
             None => false,
-        } || offset == self.last_read_end.load(Ordering::Relaxed);
+        } || self.continues_forward(offset);
         let limit = if sequential {
             READAHEAD_BYTES
         } else {
@@ -305,6 +308,14 @@ impl Segment {
         };
         self.note_read(offset, rec.len());
         Ok(rec)
+    }
+
+    /// A read at or a little past where the last one ended: a forward scan, possibly skipping
+    /// records (a filtered consumer), which a read-ahead block serves.
+    fn continues_forward(&self, offset: u64) -> bool {
+        offset
+            .checked_sub(self.last_read_end.load(Ordering::Relaxed))
+            .is_some_and(|gap| gap <= FORWARD_GAP_BYTES)
     }
 
     fn note_read(&self, offset: u64, len: usize) {
