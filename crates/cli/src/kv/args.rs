@@ -69,6 +69,30 @@ pub struct AddArgs {
     /// Largest value accepted (e.g. 1KiB, 4MiB; -1 for no limit)
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_value_size: Option<i64>,
+    #[command(flatten)]
+    pub options: BucketOptions,
+    /// Republish stored values matching SRC (default: every key) to --republish-destination
+    #[arg(long, value_name = "SRC", requires = "republish_destination")]
+    pub republish_source: Option<String>,
+    /// Subject to republish stored values to, e.g. 'orders.>'
+    #[arg(long, value_name = "DEST")]
+    pub republish_destination: Option<String>,
+    /// Republish only the headers, not the values
+    #[arg(long, requires = "republish_destination")]
+    pub republish_headers: bool,
+    /// Enable per-key TTLs and limit markers, kept this long (needs nats-server 2.11+)
+    #[arg(
+        long,
+        visible_alias = "limit-marker-ttl",
+        value_name = "DURATION",
+        value_parser = parse_ttl
+    )]
+    pub marker_ttl: Option<Duration>,
+}
+
+/// The flags every bucket takes, KV or object store.
+#[derive(Debug, Args)]
+pub struct BucketOptions {
     /// Largest the bucket may grow (e.g. 1GiB; -1 for no limit)
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_bucket_size: Option<i64>,
@@ -87,23 +111,6 @@ pub struct AddArgs {
     /// Metadata as key=value (repeatable)
     #[arg(long, value_name = "KEY=VALUE", value_parser = parse_metadata)]
     pub metadata: Vec<MetadataArg>,
-    /// Republish stored values matching SRC (default: every key) to --republish-destination
-    #[arg(long, value_name = "SRC", requires = "republish_destination")]
-    pub republish_source: Option<String>,
-    /// Subject to republish stored values to, e.g. 'orders.>'
-    #[arg(long, value_name = "DEST")]
-    pub republish_destination: Option<String>,
-    /// Republish only the headers, not the values
-    #[arg(long, requires = "republish_destination")]
-    pub republish_headers: bool,
-    /// Enable per-key TTLs and limit markers, kept this long (needs nats-server 2.11+)
-    #[arg(
-        long,
-        visible_alias = "limit-marker-ttl",
-        value_name = "DURATION",
-        value_parser = parse_ttl
-    )]
-    pub marker_ttl: Option<Duration>,
     /// Place the bucket in this cluster
     #[arg(long)]
     pub cluster: Option<String>,
@@ -313,11 +320,11 @@ mod tests {
         assert_eq!(add.history, 5);
         assert_eq!(add.ttl, Some(Duration::from_secs(3600)));
         assert_eq!(add.max_value_size, Some(1024));
-        assert_eq!(add.max_bucket_size, Some(1 << 30));
-        assert_eq!(add.storage, StorageArg::Memory);
-        assert!(add.compress && add.republish_headers);
-        assert_eq!(add.metadata.len(), 2);
-        assert_eq!(add.metadata[1].value, "gold");
+        assert_eq!(add.options.max_bucket_size, Some(1 << 30));
+        assert_eq!(add.options.storage, StorageArg::Memory);
+        assert!(add.options.compress && add.republish_headers);
+        assert_eq!(add.options.metadata.len(), 2);
+        assert_eq!(add.options.metadata[1].value, "gold");
         assert_eq!(add.marker_ttl, Some(Duration::from_secs(1800)));
         // The nats CLI's own spellings work too.
         let KvCommand::Add(add) = parse(&[
@@ -332,8 +339,8 @@ mod tests {
         .unwrap() else {
             panic!("not an add");
         };
-        assert!(add.compress);
-        assert_eq!(add.storage, StorageArg::Memory);
+        assert!(add.options.compress);
+        assert_eq!(add.options.storage, StorageArg::Memory);
     }
 
     #[test]

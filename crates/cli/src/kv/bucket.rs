@@ -61,14 +61,14 @@ pub fn stream_config(args: &AddArgs) -> Result<Config> {
         });
     Ok(Config {
         name: BucketKind::Kv.stream_name(bucket),
-        description: args.description.clone(),
+        description: args.options.description.clone(),
         subjects: vec![format!("$KV.{bucket}.>")],
         max_messages_per_subject: args.history,
-        max_bytes: args.max_bucket_size.unwrap_or(-1),
+        max_bytes: args.options.max_bucket_size.unwrap_or(-1),
         max_age: ttl,
         max_message_size: max_value_size,
-        storage: storage_type(args.storage),
-        num_replicas: usize::from(args.replicas),
+        storage: storage_type(args.options.storage),
+        num_replicas: usize::from(args.options.replicas),
         republish,
         allow_rollup: true,
         deny_delete: true,
@@ -80,11 +80,12 @@ pub fn stream_config(args: &AddArgs) -> Result<Config> {
         } else {
             ttl.min(DUPLICATE_WINDOW)
         },
-        compression: args.compress.then_some(Compression::S2),
-        placement: placement(&args.cluster, &args.tags),
+        compression: args.options.compress.then_some(Compression::S2),
+        placement: placement(&args.options.cluster, &args.options.tags),
         allow_message_ttl: args.marker_ttl.is_some(),
         subject_delete_marker_ttl: args.marker_ttl,
         metadata: args
+            .options
             .metadata
             .iter()
             .map(|m| (m.key.clone(), m.value.clone()))

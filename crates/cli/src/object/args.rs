@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::args::{parse_header, parse_metadata, parse_size, parse_ttl, HeaderArg, MetadataArg};
-use crate::kv::args::StorageArg;
+use crate::args::{parse_header, parse_ttl, HeaderArg};
+use crate::kv::args::BucketOptions;
 use crate::kv::js::parse_bucket;
 
 #[derive(Debug, Subcommand)]
@@ -40,30 +40,8 @@ pub struct AddArgs {
     /// How long to keep objects (e.g. 1h, 2d; 0 keeps them forever)
     #[arg(long, value_parser = parse_ttl)]
     pub ttl: Option<Duration>,
-    /// Largest the bucket may grow (e.g. 1GiB; -1 for no limit)
-    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
-    pub max_bucket_size: Option<i64>,
-    /// Storage backend
-    #[arg(long, value_enum, default_value = "file")]
-    pub storage: StorageArg,
-    /// How many replicas to keep in a cluster (1-5)
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
-    pub replicas: u8,
-    /// Compress the stored data (S2)
-    #[arg(long, visible_alias = "compression")]
-    pub compress: bool,
-    /// A description of the bucket
-    #[arg(long)]
-    pub description: Option<String>,
-    /// Metadata as key=value (repeatable)
-    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_metadata)]
-    pub metadata: Vec<MetadataArg>,
-    /// Place the bucket in this cluster
-    #[arg(long)]
-    pub cluster: Option<String>,
-    /// Place the bucket on servers with these tags (repeatable)
-    #[arg(long = "tags", value_name = "TAG")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub options: BucketOptions,
 }
 
 #[derive(Debug, Args)]
@@ -192,7 +170,7 @@ mod tests {
             panic!("not add");
         };
         assert_eq!(add.ttl, Some(Duration::from_secs(2 * 86_400)));
-        assert_eq!(add.max_bucket_size, Some(1 << 30));
+        assert_eq!(add.options.max_bucket_size, Some(1 << 30));
         let ObjectCommand::Put(put) = parse(&[
             "put",
             "FILES",

@@ -64,18 +64,19 @@ pub fn stream_config(args: &AddArgs) -> Config {
     let bucket = &args.bucket;
     Config {
         name: BucketKind::Object.stream_name(bucket),
-        description: args.description.clone(),
+        description: args.options.description.clone(),
         subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
         max_age: args.ttl.unwrap_or_default(),
-        max_bytes: args.max_bucket_size.unwrap_or(-1),
-        storage: storage_type(args.storage),
-        num_replicas: usize::from(args.replicas),
+        max_bytes: args.options.max_bucket_size.unwrap_or(-1),
+        storage: storage_type(args.options.storage),
+        num_replicas: usize::from(args.options.replicas),
         discard: DiscardPolicy::New,
         allow_rollup: true,
         allow_direct: true,
-        compression: args.compress.then_some(Compression::S2),
-        placement: placement(&args.cluster, &args.tags),
+        compression: args.options.compress.then_some(Compression::S2),
+        placement: placement(&args.options.cluster, &args.options.tags),
         metadata: args
+            .options
             .metadata
             .iter()
             .map(|m| (m.key.clone(), m.value.clone()))
