@@ -18,7 +18,9 @@ use weir_store::{open_file_store, FileStoreConfig, MemStoreConfig, Store, StoreL
 
 use super::actor::{now_ns, Republish, WriteSettings};
 use super::admin::AdminKind;
-use super::consumer::{load_consumers, release_unneeded, Consumer, ConsumerSet, ConsumerSpec};
+use super::consumer::{
+    load_consumers, release_unneeded_at_restart, Consumer, ConsumerSet, ConsumerSpec,
+};
 use super::meta;
 use super::publish_rules::Rules;
 use super::stream::Stream;
@@ -290,7 +292,7 @@ impl JetStream {
                 }
             }
             // Acks recorded by consumers whose removals a crash cut off.
-            release_unneeded(&entry);
+            release_unneeded_at_restart(&entry);
         }
         self.streams.write().insert(config.name, entry.clone());
         Ok(entry)

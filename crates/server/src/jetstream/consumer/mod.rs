@@ -63,13 +63,40 @@ impl ConsumerSet {
 /// not reach the stream. Scans only up to the furthest delivered sequence: nothing after it
 /// has been acked.
 pub fn release_unneeded(entry: &super::manager::StreamEntry) {
+    let unneeded = unneeded_seqs(entry);
+    if !unneeded.is_empty() {
+        entry.stream.remove(unneeded);
+    }
+}
+
+/// [`release_unneeded`] at restart, before the stream is served: the messages go from the store
+/// at once, so no reader sees a message its consumers had acked; the writer then applies the
+/// same removals again (no-ops by then) to make them durable and tell the consumers.
+pub fn release_unneeded_at_restart(entry: &super::manager::StreamEntry) {
+    let unneeded = unneeded_seqs(entry);
+    if unneeded.is_empty() {
+        return;
+    }
+    {
+        let mut store = entry.stream.store.write();
+        for seq in &unneeded {
+            if let Err(err) = store.delete(*seq, false) {
+                tracing::warn!(stream = %entry.stream.name, seq, "releasing an acked message failed: {err}");
+            }
+        }
+    }
+    entry.stream.remove(unneeded);
+}
+
+/// The stored messages no consumer of a workqueue or interest stream needs any more.
+fn unneeded_seqs(entry: &super::manager::StreamEntry) -> Vec<u64> {
     let retention = entry.config.read().retention;
     if retention == RetentionPolicy::Limits {
-        return;
+        return Vec::new();
     }
     let consumers = entry.consumers.all();
     let Some(up_to) = consumers.iter().map(|c| c.delivered_stream_seq()).max() else {
-        return;
+        return Vec::new();
     };
     // Subjects first, with the store lock released before any consumer lock is taken.
     let stored: Vec<(u64, Bytes)> = {
@@ -85,7 +112,7 @@ pub fn release_unneeded(entry: &super::manager::StreamEntry) {
         }
         out
     };
-    let unneeded: Vec<u64> = stored
+    stored
         .into_iter()
         .filter(|(seq, subject)| {
             let interested: Vec<&Arc<Consumer>> =
@@ -98,10 +125,7 @@ pub fn release_unneeded(entry: &super::manager::StreamEntry) {
             }
         })
         .map(|(seq, _)| seq)
-        .collect();
-    if !unneeded.is_empty() {
-        entry.stream.remove(unneeded);
-    }
+        .collect()
 }
 
 impl Inner {
