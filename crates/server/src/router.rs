@@ -174,9 +174,16 @@ impl Router {
     /// reached their auto-unsubscribe limit.
     pub fn finish(&mut self, state: &ServerState) {
         self.end_deferred();
-        for client in self.to_flush.drain(..) {
+        // One client to flush is a request answered or an ack returned: worth writing inline.
+        // More are a fan-out, whose writers run in parallel better than one thread in turn.
+        if let [client] = &self.to_flush[..] {
             client.out.flush();
+        } else {
+            for client in &self.to_flush {
+                client.out.wake_writer();
+            }
         }
+        self.to_flush.clear();
         for sub in std::mem::take(&mut self.to_retire) {
             retire(state, &sub);
         }

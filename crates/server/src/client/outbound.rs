@@ -2,8 +2,13 @@
 //! under a short lock; the client's writer task swaps the whole buffer out and writes it with
 //! one syscall. The queue is bounded by `max_pending_bytes`: past that the client is a slow
 //! consumer and is cut off, so one stuck reader cannot grow server memory without limit.
+//!
+//! Small batches skip the writer: `flush_inline` writes them on the producer's thread when the
+//! socket takes them at once, saving a task wake-up (and often a thread hop) per round trip.
 
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -15,6 +20,21 @@ const STALL_MARK_NUMERATOR: usize = 3;
 const STALL_MARK_DENOMINATOR: usize = 4;
 const STALL_MIN: Duration = Duration::from_millis(100);
 const STALL_MAX: Duration = Duration::from_secs(1);
+/// Batches up to this size may be written inline by the producer; larger ones go to the
+/// writer task so the producer keeps reading while they are written (a pipeline).
+const INLINE_MAX_BYTES: usize = 16 * 1024;
+
+/// A socket that accepts bytes without blocking (the write half of a TCP connection).
+pub trait DirectWrite: Send + Sync {
+    /// Writes what the socket takes now; `WouldBlock` when it takes nothing.
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize>;
+}
+
+impl DirectWrite for tokio::net::tcp::OwnedWriteHalf {
+    fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+        tokio::net::tcp::OwnedWriteHalf::try_write(self, bytes)
+    }
+}
 
 /// Why a connection closed (the subset nats-server reports that Weir can reach today).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +82,8 @@ pub struct OutState {
     pub closed: Option<CloseReason>,
     pub msgs_out: u64,
     pub bytes_out: u64,
+    /// The socket, for inline writes while the writer is idle; detached when the writer ends.
+    sink: Option<Arc<dyn DirectWrite>>,
 }
 
 pub struct Outbound {
@@ -96,6 +118,7 @@ impl Outbound {
                 closed: None,
                 msgs_out: 0,
                 bytes_out: 0,
+                sink: None,
             }),
             wake: Notify::new(),
             max_pending_bytes,
@@ -143,9 +166,55 @@ impl Outbound {
         queued
     }
 
-    /// Wakes the writer.
+    /// Gets the queued bytes written: inline when that is cheap, else by waking the writer.
     pub fn flush(&self) {
+        if !self.flush_inline() {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Leaves the queued bytes to the writer task.
+    pub fn wake_writer(&self) {
         self.wake.notify_one();
+    }
+
+    /// Lets `flush` write small batches itself through `sink`.
+    pub(crate) fn attach_sink(&self, sink: Arc<dyn DirectWrite>) {
+        self.state.lock().sink = Some(sink);
+    }
+
+    /// For the writer as it ends: no inline write may touch the socket after this.
+    pub(crate) fn detach_sink(&self) {
+        self.state.lock().sink = None;
+    }
+
+    /// Writes the queued bytes on the caller's thread if the writer holds none in flight
+    /// (so bytes stay in order), the batch is small and the socket takes all of it now.
+    /// Returns false when the writer must be woken for what is left. The write happens under
+    /// the queue's lock, which is what keeps the writer and other producers out meanwhile;
+    /// it never blocks (a non-blocking send of at most `INLINE_MAX_BYTES`).
+    fn flush_inline(&self) -> bool {
+        let mut st = self.state.lock();
+        let st = &mut *st;
+        let Some(sink) = &st.sink else {
+            return false;
+        };
+        if st.closed.is_some() || st.in_flight_bytes > 0 || st.buf.len() > INLINE_MAX_BYTES {
+            return false;
+        }
+        while !st.buf.is_empty() {
+            match sink.try_write(&st.buf) {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => bytes::Buf::advance(&mut st.buf, n),
+            }
+        }
+        st.buf.clear();
+        st.flush_requested = false;
+        if self.stalling.load(Ordering::Relaxed) {
+            self.stalling.store(false, Ordering::Relaxed);
+            self.drained.notify_waiters();
+        }
+        true
     }
 
     /// Closes the queue; the first reason sticks. Returns true if this call closed it.
@@ -301,6 +370,84 @@ mod tests {
         out.written();
         assert!(!out.is_stalling(), "drained by the writer");
         assert_eq!(out.stall_for(), STALL_MIN);
+    }
+
+    /// A socket that takes at most `take` bytes per call (0: would block).
+    struct FakeSocket {
+        written: Mutex<Vec<u8>>,
+        take: std::sync::atomic::AtomicUsize,
+    }
+
+    impl DirectWrite for FakeSocket {
+        fn try_write(&self, bytes: &[u8]) -> io::Result<usize> {
+            let n = bytes.len().min(self.take.load(Ordering::Relaxed));
+            if n == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.written.lock().extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+    }
+
+    fn fake(take: usize) -> Arc<FakeSocket> {
+        Arc::new(FakeSocket {
+            written: Mutex::new(Vec::new()),
+            take: take.into(),
+        })
+    }
+
+    #[test]
+    fn small_batches_are_written_inline_when_the_writer_is_idle() {
+        let out = Outbound::new(1 << 20);
+        let socket = fake(usize::MAX);
+        out.attach_sink(socket.clone());
+        out.queue(3, |b| b.extend_from_slice(b"abc"));
+        assert!(out.flush_inline());
+        assert_eq!(&socket.written.lock()[..], b"abc");
+        assert_eq!(out.pending_bytes(), 0);
+        assert_eq!(
+            out.queue(1, |b| b.extend_from_slice(b"d")),
+            Queued::NeedsFlush,
+            "an inline flush ends the pending flush request"
+        );
+    }
+
+    #[test]
+    fn inline_writes_never_overtake_bytes_the_writer_holds() {
+        let out = Outbound::new(1 << 20);
+        let socket = fake(usize::MAX);
+        out.attach_sink(socket.clone());
+        out.queue(1, |b| b.extend_from_slice(b"1"));
+        let mut taken = BytesMut::new();
+        out.take(&mut taken);
+        out.queue(1, |b| b.extend_from_slice(b"2"));
+        assert!(!out.flush_inline(), "the writer still holds 1");
+        assert!(socket.written.lock().is_empty());
+        out.written();
+        assert!(out.flush_inline());
+        assert_eq!(&socket.written.lock()[..], b"2");
+    }
+
+    #[test]
+    fn a_socket_that_blocks_leaves_the_rest_to_the_writer() {
+        let out = Outbound::new(1 << 20);
+        let socket = fake(2);
+        out.attach_sink(socket.clone());
+        out.queue(5, |b| b.extend_from_slice(b"hello"));
+        socket.take.store(0, Ordering::Relaxed);
+        assert!(!out.flush_inline());
+        assert_eq!(out.pending_bytes(), 5);
+        socket.take.store(2, Ordering::Relaxed);
+        // Partial writes continue until the socket would block or the buffer is empty.
+        assert!(out.flush_inline());
+        assert_eq!(&socket.written.lock()[..], b"hello");
+        out.detach_sink();
+        out.queue(1, |b| b.extend_from_slice(b"!"));
+        assert!(!out.flush_inline(), "detached: only the writer writes");
+        let big = vec![0u8; INLINE_MAX_BYTES + 1];
+        out.attach_sink(socket.clone());
+        out.queue(0, |b| b.extend_from_slice(&big));
+        assert!(!out.flush_inline(), "large batches go to the writer");
     }
 
     #[test]
