@@ -32,25 +32,29 @@ start_js() {
 # kv_row OP STORAGE CLIENTS: median ops/s and p50 latency over REPEAT runs per server.
 kv_row() {
     local op=$1 storage=$2 clients=$3 run name out
-    declare -A OPS=() P50=() CELL=() MED=()
+    declare -A OPS=() P50=() CPU=() CELL=() MED=() CPU_MED=()
     for run in $(seq "$REPEAT"); do
         for name in weir nats; do
             log "kv $op, $storage, $clients client(s), run $run/$REPEAT on $name"
             out=$(weir_json "$name" bench kv "$op" --storage "$storage" --clients "$clients" \
-                --ops "$KV_OPS" --keys "$KV_KEYS" --size "$SIZE" --no-progress)
+                --ops "$KV_OPS" --keys "$KV_KEYS" --size "$SIZE" --pid "${PID[$name]}" --no-progress)
             if [[ $(field "$out" '.complete') != true ]]; then
                 log "warning: incomplete run on $name: $(jq -r '.first_error // "no result"' <<<"$out" 2>/dev/null)"
             fi
             OPS[$name]+="$(field "$out" '.ops_per_sec') "
             P50[$name]+="$(field "$out" '.latency.p50_us') "
+            CPU[$name]+="$(field "$out" '.server_cpu_us_per_op') "
         done
     done
     for name in weir nats; do
         MED[$name]=$(tr ' ' '\n' <<<"${OPS[$name]}" | awk NF | median)
         CELL[$name]="$(fmt_int "${MED[$name]}") (p50 $(us "$(tr ' ' '\n' <<<"${P50[$name]}" | awk NF | median)") µs)"
+        CPU_MED[$name]=$(tr ' ' '\n' <<<"${CPU[$name]}" | awk NF | median)
     done
     add_row "KV $op, $storage, $clients client(s), $SIZE B values: ops/s (p50 latency)" \
         "${CELL[weir]}" "${CELL[nats]}" "$(ratio "${MED[weir]}" "${MED[nats]}")"
+    add_row "KV $op, $storage, $clients client(s): server CPU µs per operation (lower is better)" \
+        "$(us "${CPU_MED[weir]}")" "$(us "${CPU_MED[nats]}")" "$(ratio "${CPU_MED[weir]}" "${CPU_MED[nats]}")"
 }
 
 start_js weir

@@ -18,6 +18,7 @@ use super::js::api::{prepare_stream, Storage};
 use super::progress::Progress;
 use super::request::{new_histogram, Latency};
 use super::stats::{RoleSummary, Sample};
+use super::system::cpu_time;
 use super::{split_evenly, BenchCommon};
 use crate::connect::Global;
 use crate::error::{CliError, Result};
@@ -57,6 +58,9 @@ pub struct KvArgs {
     /// Values kept per key (the bucket's history)
     #[arg(long, default_value_t = 1)]
     pub history: i64,
+    /// The server's process id (same machine): also report its CPU time per operation
+    #[arg(long)]
+    pub pid: Option<u32>,
     #[command(flatten)]
     pub common: BenchCommon,
 }
@@ -107,6 +111,10 @@ pub struct KvSummary {
     pub ops_per_sec: f64,
     /// Call-to-answer time of every operation.
     pub latency: Latency,
+    /// The server's CPU time (user and system) per operation while the clients ran
+    /// (with `--pid`): its cost per operation, apart from the time spent waiting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu_us_per_op: Option<f64>,
     pub completed: u64,
     /// Gets that found no value (a pre-filled key must always be found).
     pub missing: u64,
@@ -323,6 +331,7 @@ async fn run_ops(global: &Global, args: &KvArgs, op: Op) -> Result<()> {
         }));
         first += count;
     }
+    let cpu_before = args.pid.map(cpu_time).transpose()?;
     let mut histogram = new_histogram()?;
     let mut samples = Vec::new();
     let (mut completed, mut missing, mut errors, mut first_error) = (0, 0, 0, None);
@@ -337,6 +346,13 @@ async fn run_ops(global: &Global, args: &KvArgs, op: Op) -> Result<()> {
         errors += result.errors;
         first_error = first_error.or(result.first_error);
     }
+    let server_cpu_us_per_op = match (args.pid, cpu_before) {
+        (Some(pid), Some(before)) if completed > 0 => {
+            let used = cpu_time(pid)?.saturating_sub(before);
+            Some(used.as_secs_f64() * 1e6 / completed as f64)
+        }
+        _ => None,
+    };
     let clients_summary = RoleSummary::of(&samples);
     let summary = KvSummary {
         bench: match op {
@@ -355,6 +371,7 @@ async fn run_ops(global: &Global, args: &KvArgs, op: Op) -> Result<()> {
         ops_per_sec: clients_summary.rate.msgs_per_sec,
         clients_summary,
         latency: Latency::of(&histogram),
+        server_cpu_us_per_op,
         completed,
         missing,
         errors,
@@ -408,6 +425,9 @@ fn render(summary: &KvSummary, verbose: bool) -> String {
         " Latency: p50 {:.1} µs | p90 {:.1} µs | p99 {:.1} µs | p99.9 {:.1} µs | max {:.1} µs\n",
         l.p50_us, l.p90_us, l.p99_us, l.p999_us, l.max_us
     ));
+    if let Some(cpu_us) = summary.server_cpu_us_per_op {
+        out.push_str(&format!(" Server CPU: {cpu_us:.1} µs per operation\n"));
+    }
     if !summary.complete {
         out.push_str(&format!(
             " INCOMPLETE: {} of {} done, {} errors, {} not found\n",
