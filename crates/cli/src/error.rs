@@ -37,6 +37,14 @@ pub enum CliError {
     Protocol { url: String, message: String },
     #[error("benchmark incomplete: {0}")]
     BenchIncomplete(String),
+    /// An error answer from the JetStream API; `hint` is empty or starts with " — ".
+    #[error("{description} (code {code}, err_code {err_code}){hint}")]
+    JetStream {
+        code: u64,
+        err_code: u64,
+        description: String,
+        hint: String,
+    },
     /// The server lacks what the command needs (JetStream off, an API it does not serve).
     #[error("{0}")]
     Unsupported(String),

@@ -5,6 +5,7 @@ mod args;
 mod bench;
 mod connect;
 mod error;
+mod js;
 mod kv;
 mod object;
 mod output;
@@ -73,6 +74,23 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// JetStream account usage and limits
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// JetStream streams: add, inspect, purge and read them
+    #[command(alias = "str")]
+    Stream {
+        #[command(subcommand)]
+        command: js::stream::StreamCommand,
+    },
+    /// JetStream consumers: add, inspect and consume them
+    #[command(alias = "con")]
+    Consumer {
+        #[command(subcommand)]
+        command: js::consumer::ConsumerCommand,
+    },
     /// Key-value buckets (JetStream)
     Kv {
         #[command(subcommand)]
@@ -105,6 +123,8 @@ pub struct PubArgs {
     /// Pause between messages (e.g. 100ms)
     #[arg(long, value_parser = parse_duration)]
     pub sleep: Option<Duration>,
+    #[command(flatten)]
+    pub jetstream: js::publish::JsPubArgs,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +140,8 @@ pub struct SubArgs {
     /// Print only the message bodies
     #[arg(long)]
     pub raw: bool,
+    #[command(flatten)]
+    pub replay: js::subscribe::ReplayArgs,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +180,12 @@ pub struct ReplyArgs {
     /// Print only the request bodies
     #[arg(long)]
     pub raw: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Show the connection and the account's JetStream usage against its limits
+    Info,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +238,11 @@ async fn run(cli: Cli) -> error::Result<()> {
             BenchCommand::Js { command } => bench::js::run(&global, &command).await,
             BenchCommand::Kv { command } => bench::kv::run(&global, &command).await,
         },
+        Command::Account {
+            command: AccountCommand::Info,
+        } => js::account::info(&global).await,
+        Command::Stream { command } => js::stream::run(&global, &command).await,
+        Command::Consumer { command } => js::consumer::run(&global, &command).await,
         Command::Kv { command } => kv::run(&global, &command).await,
         Command::Object { command } => object::run(&global, &command).await,
     }

@@ -16,10 +16,10 @@ use crate::template::Template;
 use crate::{PubArgs, ReplyArgs, ReqArgs, SubArgs};
 
 /// Header flags with their values pre-parsed as templates.
-struct HeaderTemplates(Vec<(String, Template)>);
+pub(crate) struct HeaderTemplates(Vec<(String, Template)>);
 
 impl HeaderTemplates {
-    fn new(headers: &[HeaderArg]) -> Self {
+    pub(crate) fn new(headers: &[HeaderArg]) -> Self {
         HeaderTemplates(
             headers
                 .iter()
@@ -28,7 +28,7 @@ impl HeaderTemplates {
         )
     }
 
-    fn render(&self, count: u64) -> Option<HeaderMap> {
+    pub(crate) fn render(&self, count: u64) -> Option<HeaderMap> {
         if self.0.is_empty() {
             return None;
         }
@@ -41,7 +41,7 @@ impl HeaderTemplates {
 }
 
 /// Headers sorted by name as (name, value) pairs, one per value.
-fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
+pub(crate) fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = headers
         .map(|map| {
             map.iter()
@@ -69,14 +69,14 @@ struct MessageJson<'a> {
 
 /// How a received message is shown.
 #[derive(Clone, Copy)]
-enum Display {
+pub(crate) enum Display {
     Pretty,
     Raw,
     Json,
 }
 
 impl Display {
-    fn choose(global: &Global, raw: bool) -> Display {
+    pub(crate) fn choose(global: &Global, raw: bool) -> Display {
         if global.json {
             Display::Json
         } else if raw {
@@ -89,6 +89,15 @@ impl Display {
 
 /// Prints a message like the `nats` CLI: `[#1] Received on "subject"`, headers, blank line, body.
 fn print_message(number: u64, msg: &Message, display: Display) -> Result<()> {
+    let mut title = format!("[#{number}] Received on {:?}", msg.subject.as_str());
+    if let Some(reply) = &msg.reply {
+        title.push_str(&format!(" with reply {:?}", reply.as_str()));
+    }
+    print_titled(&title, msg, display)
+}
+
+/// Prints `title` (pretty display only), the headers, a blank line and the body.
+pub(crate) fn print_titled(title: &str, msg: &Message, display: Display) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let written = match display {
         Display::Raw => out
@@ -107,11 +116,7 @@ fn print_message(number: u64, msg: &Message, display: Display) -> Result<()> {
             writeln!(out, "{line}")
         }
         Display::Pretty => {
-            let mut text = format!("[#{number}] Received on {:?}", msg.subject.as_str());
-            if let Some(reply) = &msg.reply {
-                text.push_str(&format!(" with reply {:?}", reply.as_str()));
-            }
-            text.push('\n');
+            let mut text = format!("{title}\n");
             let headers = header_pairs(msg.headers.as_ref());
             for (name, value) in &headers {
                 text.push_str(&format!("{name}: {value}\n"));
@@ -148,6 +153,9 @@ pub async fn publish(global: &Global, args: &PubArgs) -> Result<()> {
         None => read_stdin_body()?,
     };
     let body = Template::parse(&body);
+    if args.jetstream.wait {
+        return crate::js::publish::run(global, args, &body).await;
+    }
     let headers = HeaderTemplates::new(&args.headers);
     let client = global.connect("weir pub").await?;
     let subject = args.subject.clone();
@@ -214,6 +222,9 @@ pub async fn publish(global: &Global, args: &PubArgs) -> Result<()> {
 }
 
 pub async fn subscribe(global: &Global, args: &SubArgs) -> Result<()> {
+    if args.replay.wanted() {
+        return crate::js::subscribe::run(global, args).await;
+    }
     let client = global.connect("weir sub").await?;
     let subject = args.subject.clone();
     let mut subscriber = match &args.queue {
