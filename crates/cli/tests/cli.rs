@@ -610,10 +610,12 @@ fn tiny_js_consumer_benches_drain_every_message() {
     let common = [
         "--msgs", "300", "--size", "32", "--stream", "TINYC", "--settle", "0",
     ];
-    let runs: [&[&str]; 9] = [
+    let runs: [&[&str]; 11] = [
         &[
             "fetch", "--batch", "100", "--ack", "explicit", "--client", "nats",
         ],
+        &["consume", "--batch", "50", "--ack", "explicit"],
+        &["consume", "--ack", "none", "--storage", "memory"],
         &[
             "fetch", "--batch", "7", "--ack", "explicit", "--client", "raw",
         ],
@@ -840,6 +842,18 @@ fn tiny_kv_benches_complete_every_operation() {
         assert_eq!(summary["complete"], true, "{summary}");
         assert!(summary["ops_per_sec"].as_f64().unwrap() > 0.0, "{summary}");
     }
+    // `bench js kv` is the same bench; --pid adds the server's CPU time per operation.
+    let pid = server.pid().to_string();
+    let summary = server.weir_json(&[
+        "bench", "js", "kv", "get", "--ops", "100", "--keys", "10", "--pid", &pid,
+    ]);
+    assert_eq!(summary["complete"], true, "{summary}");
+    assert!(
+        summary["server_cpu_us_per_op"]
+            .as_f64()
+            .is_some_and(|us| us >= 0.0),
+        "{summary}"
+    );
     let scale = server.weir_json(&[
         "bench",
         "kv",

@@ -90,7 +90,13 @@ pub struct ConsumeSummary {
 /// Which consumer to run, with its own flags.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
-    Fetch { batch: usize },
+    Fetch {
+        batch: usize,
+    },
+    /// async-nats' continuous pull (`PullConsumer::messages`), its "consume" API.
+    Consume {
+        batch: usize,
+    },
     Push,
     Ordered(OrderedKind),
 }
@@ -108,6 +114,7 @@ impl Bench {
     fn name(&self) -> &'static str {
         match self.kind {
             Kind::Fetch { .. } => "fetch",
+            Kind::Consume { .. } => "consume",
             Kind::Push => "push",
             Kind::Ordered(_) => "ordered",
         }
@@ -116,6 +123,9 @@ impl Bench {
     fn describe(&self) -> String {
         match self.kind {
             Kind::Fetch { batch } => format!("pull consumer, fetch batch {batch}"),
+            Kind::Consume { batch } => {
+                format!("pull consumer, continuous pull (messages()) of batch {batch}")
+            }
             Kind::Push => "push consumer".to_string(),
             Kind::Ordered(OrderedKind::Pull) => "async-nats ordered pull consumer".to_string(),
             Kind::Ordered(OrderedKind::Push) => "async-nats ordered push consumer".to_string(),
@@ -147,6 +157,27 @@ pub async fn run_fetch(global: &Global, args: &FetchArgs) -> Result<()> {
     validate_ack_pending(args.max_ack_pending)?;
     let bench = Bench {
         kind: Kind::Fetch { batch: args.batch },
+        ack: args.ack,
+        max_ack_pending: args.max_ack_pending,
+        client: args.client,
+    };
+    run(global, &args.consume, bench).await
+}
+
+pub async fn run_consume(global: &Global, args: &FetchArgs) -> Result<()> {
+    if args.batch == 0 {
+        return Err(CliError::Usage("--batch must be at least 1".to_string()));
+    }
+    if args.client == ClientKind::Raw {
+        return Err(CliError::Usage(
+            "consume measures async-nats' continuous pull: use --client nats (or `bench js \
+             fetch --client raw` for the raw-protocol pull consumer)"
+                .to_string(),
+        ));
+    }
+    validate_ack_pending(args.max_ack_pending)?;
+    let bench = Bench {
+        kind: Kind::Consume { batch: args.batch },
         ack: args.ack,
         max_ack_pending: args.max_ack_pending,
         client: args.client,
@@ -197,18 +228,19 @@ async fn measure(
         },
         expected: c.msgs,
         batch: match b.kind {
-            Kind::Fetch { batch } => batch,
+            Kind::Fetch { batch } | Kind::Consume { batch } => batch,
             _ => 0,
         },
         stall: c.stall_timeout,
         bar: setup.progress.bar(b.name(), c.msgs),
     };
-    if let Kind::Fetch { .. } = b.kind {
+    if let Kind::Fetch { .. } | Kind::Consume { .. } = b.kind {
         consumer_api::create(&setup.admin, &global.server, &plan.spec).await?;
     }
     setup.settle(c).await;
     let drained = match b.kind {
         Kind::Fetch { .. } => drain_pull(global, b.client, &plan).await?,
+        Kind::Consume { .. } => natsconsume::consume(global, &plan).await?,
         Kind::Push => match b.client {
             ClientKind::Raw => rawconsume::push(global, &setup.admin, &plan).await?,
             ClientKind::Nats => natsconsume::push(global, &setup.admin, &plan).await?,
@@ -249,6 +281,7 @@ async fn run(global: &Global, c: &ConsumeCommon, b: Bench) -> Result<()> {
     let summary = ConsumeSummary {
         bench: match b.kind {
             Kind::Fetch { .. } => "js-fetch",
+            Kind::Consume { .. } => "js-consume",
             Kind::Push => "js-push",
             Kind::Ordered(_) => "js-ordered",
         },

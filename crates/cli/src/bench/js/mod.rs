@@ -49,12 +49,20 @@ pub enum JsCommand {
     Pub(JsPubArgs),
     /// Drain a pre-filled stream with a durable pull consumer's fetch batches
     Fetch(consumers::FetchArgs),
+    /// Drain a pre-filled stream with a durable pull consumer's continuous pull (async-nats
+    /// `messages()`, the client's "consume" API)
+    Consume(consumers::FetchArgs),
     /// Drain a pre-filled stream with a durable push consumer
     Push(consumers::PushArgs),
     /// Replay a pre-filled stream with an async-nats ordered consumer
     Ordered(consumers::OrderedArgs),
     /// A consumer filtered to one subject among many vs an unfiltered one, same stream
     Filtered(filtered::FilteredArgs),
+    /// Key-Value benchmarks (the same as `weir bench kv`)
+    Kv {
+        #[command(subcommand)]
+        command: super::kv::KvCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -202,9 +210,11 @@ pub async fn run(global: &Global, command: &JsCommand) -> Result<()> {
     match command {
         JsCommand::Pub(args) => run_pub(global, args).await,
         JsCommand::Fetch(args) => consumers::run_fetch(global, args).await,
+        JsCommand::Consume(args) => consumers::run_consume(global, args).await,
         JsCommand::Push(args) => consumers::run_push(global, args).await,
         JsCommand::Ordered(args) => consumers::run_ordered(global, args).await,
         JsCommand::Filtered(args) => filtered::run(global, args).await,
+        JsCommand::Kv { command } => super::kv::run(global, command).await,
     }
 }
 

@@ -171,6 +171,58 @@ pub async fn fetch(global: &Global, plan: &DrainPlan) -> Result<Drained> {
     Ok(tally.finish(0))
 }
 
+/// Drains a durable pull consumer through async-nats' continuous pull (`messages()`, which
+/// keeps pull requests of `batch` outstanding), acking as `fetch` does.
+pub async fn consume(global: &Global, plan: &DrainPlan) -> Result<Drained> {
+    let client = global
+        .connect_with(options(
+            global,
+            "weir-bench-js-consume",
+            plan,
+            plan.batch as u64,
+        ))
+        .await?;
+    let stream = stream_handle(client.clone(), &plan.spec.stream).await?;
+    let consumer: PullConsumer = stream
+        .get_consumer(&plan.spec.name)
+        .await
+        .map_err(|e| CliError::nats(format!("cannot look up consumer {}", plan.spec.name), e))?;
+    let explicit = plan.spec.ack == AckMode::Explicit;
+    let mut tally = Tally::new(plan);
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(plan.batch)
+        .messages()
+        .await
+        .map_err(|e| CliError::nats("cannot start the continuous pull", e))?;
+    while tally.received < plan.expected {
+        let msg = match tokio::time::timeout(plan.stall, messages.next()).await {
+            Ok(Some(Ok(msg))) => msg,
+            Ok(Some(Err(e))) => {
+                tally.fail("consume failed", e);
+                break;
+            }
+            Ok(None) => {
+                tally.fail("consume failed", "the message stream ended");
+                break;
+            }
+            Err(_) => {
+                tally.stalled();
+                break;
+            }
+        };
+        tally.got(msg.payload.len());
+        if explicit {
+            if let Err(e) = msg.ack().await {
+                tally.fail("ack failed", e);
+                break;
+            }
+        }
+    }
+    tally.flush(&client).await;
+    Ok(tally.finish(0))
+}
+
 /// Subscribes to the deliver subject, creates the push consumer (timed from there) and
 /// drains it. Acks are what `jetstream::Message::ack` sends (an empty publish to the reply),
 /// written through the same client without wrapping each message in a JetStream context.
