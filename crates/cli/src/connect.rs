@@ -1,6 +1,7 @@
 //! Connecting to the server: global options, async-nats clients and raw TCP addresses.
 
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, ServerAddr};
@@ -14,6 +15,84 @@ pub struct Global {
     pub server: String,
     pub timeout: Duration,
     pub json: bool,
+    pub credentials: Credentials,
+}
+
+/// How to authenticate and secure the connection (the `nats` CLI's context flags).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Credentials {
+    /// User name, for servers that require a user and password
+    #[arg(long, global = true, env = "NATS_USER")]
+    pub user: Option<String>,
+    /// Password for --user
+    #[arg(long, global = true, env = "NATS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Authentication token
+    #[arg(long, global = true, env = "NATS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Credentials file (user JWT and NKey seed)
+    #[arg(long, global = true, env = "NATS_CREDS")]
+    pub creds: Option<PathBuf>,
+    /// Client certificate for TLS (with --tlskey)
+    #[arg(long, global = true, env = "NATS_CERT")]
+    pub tlscert: Option<PathBuf>,
+    /// Private key of --tlscert
+    #[arg(long, global = true, env = "NATS_KEY")]
+    pub tlskey: Option<PathBuf>,
+    /// CA certificate(s) to verify the server with; implies TLS
+    #[arg(long, global = true, env = "NATS_CA")]
+    pub tlsca: Option<PathBuf>,
+}
+
+impl Credentials {
+    /// Adds these credentials to `options`; a missing half of a pair or an unreadable
+    /// credentials file is a usage error naming the flag.
+    pub fn apply(&self, mut options: ConnectOptions) -> Result<ConnectOptions> {
+        match (&self.user, &self.password) {
+            (Some(user), Some(password)) => {
+                options = options.user_and_password(user.clone(), password.clone());
+            }
+            (Some(_), None) => return Err(usage("--user needs --password")),
+            (None, Some(_)) => return Err(usage("--password needs --user")),
+            (None, None) => {}
+        }
+        if let Some(token) = &self.token {
+            options = options.token(token.clone());
+        }
+        if let Some(path) = &self.creds {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                usage(&format!(
+                    "cannot read the credentials file {}: {}",
+                    path.display(),
+                    describe_io(&e)
+                ))
+            })?;
+            options = options.credentials(&text).map_err(|e| {
+                usage(&format!(
+                    "{} is not a credentials file (a user JWT and an NKey seed): {e}",
+                    path.display()
+                ))
+            })?;
+        }
+        match (&self.tlscert, &self.tlskey) {
+            (Some(cert), Some(key)) => {
+                options = options
+                    .add_client_certificate(cert.clone(), key.clone())
+                    .require_tls(true);
+            }
+            (Some(_), None) => return Err(usage("--tlscert needs --tlskey")),
+            (None, Some(_)) => return Err(usage("--tlskey needs --tlscert")),
+            (None, None) => {}
+        }
+        if let Some(ca) = &self.tlsca {
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
+        }
+        Ok(options)
+    }
+}
+
+fn usage(message: &str) -> CliError {
+    CliError::Usage(message.to_string())
 }
 
 impl Global {
@@ -68,7 +147,8 @@ impl Global {
 
     pub async fn connect_with(&self, options: ConnectOptions) -> Result<Client> {
         let addrs = self.addrs()?;
-        options
+        self.credentials
+            .apply(options)?
             .connect(addrs)
             .await
             .map_err(|err| self.connect_error(&err))
@@ -90,13 +170,16 @@ impl Global {
             ConnectErrorKind::TimedOut => CliError::Connect {
                 url,
                 reason: format!("timed out after {:?}", self.timeout),
-                hint: "is the address right and the server reachable? raise --timeout if it is slow",
+                hint:
+                    "is the address right and the server reachable? raise --timeout if it is slow",
             },
             ConnectErrorKind::Authentication | ConnectErrorKind::AuthorizationViolation => {
                 CliError::Connect {
                     url,
                     reason: err.to_string(),
-                    hint: "the server requires credentials: put them in the URL, e.g. nats://user:pass@HOST:PORT",
+                    hint:
+                        "the server requires credentials: pass --user and --password, --token or \
+                           --creds FILE (or put them in the URL, nats://user:pass@HOST:PORT)",
                 }
             }
             _ => CliError::Connect {
@@ -128,6 +211,7 @@ mod tests {
             server: server.to_string(),
             timeout: Duration::from_secs(1),
             json: false,
+            credentials: Credentials::default(),
         }
     }
 
@@ -150,6 +234,32 @@ mod tests {
             Err(CliError::Usage(_))
         ));
         assert!(matches!(global(" , ").addrs(), Err(CliError::Usage(_))));
+    }
+
+    #[test]
+    fn credential_pairs_must_be_complete() {
+        let half =
+            |c: Credentials| matches!(c.apply(ConnectOptions::new()), Err(CliError::Usage(_)));
+        assert!(half(Credentials {
+            user: Some("a".into()),
+            ..Credentials::default()
+        }));
+        assert!(half(Credentials {
+            tlskey: Some("k.pem".into()),
+            ..Credentials::default()
+        }));
+        assert!(half(Credentials {
+            creds: Some("/nonexistent/user.creds".into()),
+            ..Credentials::default()
+        }));
+        assert!(Credentials {
+            user: Some("a".into()),
+            password: Some("b".into()),
+            token: None,
+            ..Credentials::default()
+        }
+        .apply(ConnectOptions::new())
+        .is_ok());
     }
 
     #[tokio::test]

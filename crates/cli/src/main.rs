@@ -47,6 +47,9 @@ struct Cli {
     #[arg(long, global = true)]
     json: bool,
 
+    #[command(flatten)]
+    credentials: connect::Credentials,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -221,6 +224,7 @@ async fn run(cli: Cli) -> error::Result<()> {
         server: cli.server,
         timeout: cli.timeout,
         json: cli.json,
+        credentials: cli.credentials,
     };
     match cli.command {
         Command::Pub(args) => pubsub::publish(&global, &args).await,

@@ -81,18 +81,28 @@ impl Server {
     }
 
     pub fn in_process(jetstream: bool, store_dir: PathBuf) -> Server {
+        Self::in_process_with(jetstream, store_dir, |_| {})
+    }
+
+    /// weir-server in process with options `configure` adjusts (authorization, limits, …).
+    pub fn in_process_with(
+        jetstream: bool,
+        store_dir: PathBuf,
+        configure: impl FnOnce(&mut weir_server::Options),
+    ) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let opts = weir_server::Options {
+        let mut opts = weir_server::Options {
             host: "127.0.0.1".to_string(),
             port: 0,
             jetstream,
             store_dir: Some(store_dir.clone()),
             ..weir_server::Options::default()
         };
+        configure(&mut opts);
         let handle = runtime
             .block_on(weir_server::Server::start(opts))
             .expect("weir-server starts");
