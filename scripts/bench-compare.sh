@@ -390,6 +390,8 @@ if [[ ${SKIP_CONSUMERS:-0} != 1 ]]; then
         done
         cons_bench "JS fetch (durable pull), $storage storage, batch 100, ack explicit, nats client" \
             bench js fetch "${common[@]}" --batch 100 --ack explicit --client nats
+        cons_bench "JS consume (durable pull, continuous), $storage storage, batch 100, ack explicit, nats client" \
+            bench js consume "${common[@]}" --batch 100 --ack explicit
         cons_bench "JS push (durable), $storage storage, ack explicit, raw client" \
             bench js push "${common[@]}" --ack explicit --client raw
         cons_bench "JS push (durable), $storage storage, ack explicit, nats client" \
