@@ -1,5 +1,9 @@
-//! The monitoring HTTP listener. This issue serves `/varz` and `/healthz`; issue 7 completes
-//! the nats-server endpoint set.
+//! The monitoring HTTP listener (`-m`/`http_port`): nats-server's endpoints with the same
+//! paths, parameters and JSON shapes, plus Prometheus `/metrics`. One file per endpoint.
+
+mod healthz;
+mod jsz;
+mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -7,8 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::response::Json;
 use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
@@ -43,7 +46,9 @@ pub async fn start(
     let app = Router::new()
         .route("/", get(index))
         .route("/varz", get(varz))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz::handler))
+        .route("/jsz", get(jsz::handler))
+        .route("/metrics", get(metrics::handler))
         .with_state(state);
     tasks.spawn(async move {
         let served = axum::serve(listener, app)
@@ -57,17 +62,7 @@ pub async fn start(
 }
 
 async fn index() -> Json<Value> {
-    Json(json!({ "endpoints": ["/varz", "/healthz"] }))
-}
-
-async fn healthz(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
-    if state.shutdown.is_cancelled() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "error": "server is shutting down"})),
-        );
-    }
-    (StatusCode::OK, Json(json!({"status": "ok"})))
+    Json(json!({ "endpoints": ["/varz", "/healthz", "/jsz", "/metrics"] }))
 }
 
 async fn varz(State(state): State<Arc<ServerState>>) -> Json<Value> {
