@@ -78,6 +78,8 @@ pub struct TestServer {
     running: Running,
     /// Temp dir holding the reference server's config and log (reference only).
     dir: Option<PathBuf>,
+    /// The monitoring HTTP address, when `opts.http_port` asked for one.
+    monitor: Option<SocketAddr>,
 }
 
 impl TestServer {
@@ -89,16 +91,21 @@ impl TestServer {
         match target() {
             Target::Weir => {
                 opts.port = 0;
+                if opts.http_port.is_some() {
+                    opts.http_port = Some(0);
+                }
                 let handle = weir_server::Server::start(opts.clone())
                     .await
                     .expect("weir server failed to start");
                 let addr = handle.client_addr();
+                let monitor = handle.monitor_addr();
                 TestServer {
                     target: Target::Weir,
                     opts,
                     addr,
                     running: Running::Weir(handle),
                     dir: None,
+                    monitor,
                 }
             }
             Target::Reference => {
@@ -108,15 +115,22 @@ impl TestServer {
                 let mut last_err = String::new();
                 for _ in 0..5 {
                     let port = free_port();
+                    if opts.http_port.is_some() {
+                        opts.http_port = Some(free_port());
+                    }
                     match spawn_reference(&opts, &dir, port) {
                         Ok(child) => {
                             opts.port = port;
+                            let monitor = opts
+                                .http_port
+                                .map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
                             return TestServer {
                                 target: Target::Reference,
                                 opts,
                                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
                                 running: Running::Reference(child),
                                 dir: Some(dir),
+                                monitor,
                             };
                         }
                         Err(e) => last_err = e,
@@ -141,6 +155,14 @@ impl TestServer {
 
     pub fn options(&self) -> &Options {
         &self.opts
+    }
+
+    /// `http://HOST:PORT` of the monitoring listener (start with `opts.http_port = Some(0)`).
+    pub fn monitor_url(&self) -> String {
+        let addr = self
+            .monitor
+            .expect("start the server with opts.http_port = Some(0) to monitor it");
+        format!("http://{addr}")
     }
 
     /// Stops the server and starts it again on the same port with the same options.
@@ -170,6 +192,7 @@ impl TestServer {
                     port,
                     "restart changed the port"
                 );
+                self.monitor = handle.monitor_addr();
                 self.running = Running::Weir(handle);
             }
             Running::Reference(mut child) => {
@@ -286,6 +309,9 @@ pub fn reference_config(opts: &Options, port: u16, log: &Path) -> String {
         "log_file: {}\n",
         quote(&log.display().to_string())
     ));
+    if let Some(http_port) = opts.http_port {
+        c.push_str(&format!("http: \"127.0.0.1:{http_port}\"\n"));
+    }
     c.push_str(&format!("max_payload: {}\n", opts.max_payload_bytes));
     c.push_str(&format!(
         "max_control_line: {}\n",
@@ -977,4 +1003,43 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// `GET url` (plain `http://HOST:PORT/path?query`) over HTTP/1.0, so the answer is never
+/// chunked; returns the status code and the body. Bounded by 10 s.
+pub async fn http_get(url: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    within(Duration::from_secs(10), &format!("GET {url}"), async {
+        let mut stream = tokio::net::TcpStream::connect(host)
+            .await
+            .unwrap_or_else(|e| panic!("connect to {host}: {e}"));
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.expect("read");
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no HTTP header end in {text:?}"));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {head:?}"));
+        (status, body.to_string())
+    })
+    .await
+}
+
+/// `http_get` of a JSON endpoint: the status and the parsed body.
+pub async fn http_json(url: &str) -> (u16, serde_json::Value) {
+    let (status, body) = http_get(url).await;
+    let json = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("GET {url} answered invalid JSON ({e}): {body}"));
+    (status, json)
 }
