@@ -4,225 +4,27 @@
 //! `NATS_SERVER_BIN` to aim them at another binary instead (for example the reference
 //! nats-server), which is spawned on a free port.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{free_port, wait_bounded, Server, WEIR};
 use serde_json::Value;
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
-}
-
-/// A server under test: in-process weir-server, or a spawned binary; stopped on drop.
-struct Server {
-    backend: Backend,
-    url: String,
-    /// JetStream store directory, removed on drop.
-    store_dir: Option<PathBuf>,
-}
-
-enum Backend {
-    /// The runtime serving the in-process server; dropping it stops the server.
-    InProcess(Option<tokio::runtime::Runtime>),
-    Process(Child),
-}
-
-impl Server {
-    /// Always `Some`; the `Option` keeps the tests' early-return shape.
-    fn start() -> Option<Server> {
-        match std::env::var_os("NATS_SERVER_BIN") {
-            Some(bin) => Some(Self::spawn(PathBuf::from(bin))),
-            None => Some(Self::in_process(None)),
-        }
-    }
-
-    /// A server with JetStream enabled on a fresh store directory.
-    fn start_js() -> Server {
-        let dir = std::env::temp_dir().join(format!(
-            "weir-cli-js-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).expect("create the store dir");
-        let mut server = match std::env::var_os("NATS_SERVER_BIN") {
-            Some(bin) => Self::spawn_with(
-                PathBuf::from(bin),
-                &["-js", "-sd", dir.to_str().expect("utf-8 temp dir")],
-            ),
-            None => Self::in_process(Some(dir.clone())),
-        };
-        server.store_dir = Some(dir);
-        server
-    }
-
-    fn in_process(store_dir: Option<PathBuf>) -> Server {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        let opts = weir_server::Options {
-            host: "127.0.0.1".to_string(),
-            port: 0,
-            jetstream: store_dir.is_some(),
-            store_dir,
-            ..weir_server::Options::default()
-        };
-        let handle = runtime
-            .block_on(weir_server::Server::start(opts))
-            .expect("weir-server starts");
-        let url = format!("nats://{}", handle.client_addr());
-        // The handle is not needed: dropping the runtime ends every server task.
-        drop(handle);
-        Server {
-            backend: Backend::InProcess(Some(runtime)),
-            url,
-            store_dir: None,
-        }
-    }
-
-    fn spawn(bin: PathBuf) -> Server {
-        Self::spawn_with(bin, &[])
-    }
-
-    fn spawn_with(bin: PathBuf, extra: &[&str]) -> Server {
-        let port = free_port();
-        let child = Command::new(&bin)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let server = Server {
-            backend: Backend::Process(child),
-            url: format!("nats://127.0.0.1:{port}"),
-            store_dir: None,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start on {port}");
-            thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn pid(&self) -> u32 {
-        match &self.backend {
-            Backend::InProcess(_) => std::process::id(),
-            Backend::Process(child) => child.id(),
-        }
-    }
-
-    fn weir(&self, args: &[&str]) -> Output {
-        Command::new(WEIR)
-            .args(["-s", &self.url])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run weir")
-    }
-
-    fn weir_json(&self, args: &[&str]) -> Value {
-        let out = self.weir(&[&["--json"], args].concat());
-        assert!(
-            out.status.success(),
-            "weir {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "weir {args:?} printed invalid JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    /// Starts a long-running weir command and waits until its stderr contains `ready`.
-    fn spawn_until(&self, args: &[&str], ready: &str) -> Child {
-        let mut child = Command::new(WEIR)
-            .args(["-s", &self.url])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot run weir");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains(ready) => return child,
-                Ok(_) => continue,
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("weir {args:?} never printed {ready:?}");
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        match &mut self.backend {
-            Backend::InProcess(runtime) => {
-                if let Some(rt) = runtime.take() {
-                    rt.shutdown_background();
-                }
-            }
-            Backend::Process(child) => {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-        if let Some(dir) = self.store_dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-/// Waits for `child` to exit (killing it after `limit`) and returns its stdout.
-fn finish(mut child: Child, limit: Duration) -> (bool, String) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait failed") {
-            let mut stdout = String::new();
-            if let Some(mut out) = child.stdout.take() {
-                out.read_to_string(&mut stdout).expect("read stdout");
-            }
-            return (status.success(), stdout);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("process did not exit within {limit:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
+/// Waits for `child` to exit (killing it after `limit`); returns whether it succeeded and its
+/// stdout.
+fn finish(child: Child, limit: Duration) -> (bool, String) {
+    let out = wait_bounded(child, limit);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
 fn pub_sub_round_trip_with_headers_and_template() {
-    let Some(server) = Server::start() else {
-        return;
-    };
+    let server = Server::start(false);
     let sub = server.spawn_until(
         &["sub", "test.rt", "--count", "2"],
         "Subscribing on test.rt",
@@ -254,9 +56,7 @@ fn pub_sub_round_trip_with_headers_and_template() {
 
 #[test]
 fn sub_shows_reply_subject_and_raw_mode() {
-    let Some(server) = Server::start() else {
-        return;
-    };
+    let server = Server::start(false);
     let sub = server.spawn_until(&["sub", "test.raw", "--count", "1", "--raw"], "Subscribing");
     let out = server.weir(&["pub", "test.raw", "just the body", "--reply", "answers"]);
     assert!(out.status.success());
@@ -276,9 +76,7 @@ fn sub_shows_reply_subject_and_raw_mode() {
 
 #[test]
 fn request_reply_and_no_responders() {
-    let Some(server) = Server::start() else {
-        return;
-    };
+    let server = Server::start(false);
     let replier = server.spawn_until(
         &["reply", "svc.time", "pong {{Count}}", "--count", "1"],
         "Listening on",
@@ -298,7 +96,7 @@ fn request_reply_and_no_responders() {
         &["reply", "svc.echo", "--echo", "--count", "1"],
         "Listening on",
     );
-    let reply = server.weir_json(&["req", "svc.echo", "echo me", "-H", "K:v"]);
+    let reply = server.json(&["req", "svc.echo", "echo me", "-H", "K:v"]);
     assert_eq!(reply["data"], "echo me");
     assert_eq!(reply["headers"][0], serde_json::json!(["K", "v"]));
     finish(echo, Duration::from_secs(10));
@@ -314,10 +112,8 @@ fn request_reply_and_no_responders() {
 
 #[test]
 fn server_info_json_parses() {
-    let Some(server) = Server::start() else {
-        return;
-    };
-    let info = server.weir_json(&["server", "info"]);
+    let server = Server::start(false);
+    let info = server.json(&["server", "info"]);
     assert!(
         info["version"].as_str().is_some_and(|v| !v.is_empty()),
         "{info}"
@@ -342,11 +138,9 @@ fn server_info_json_parses() {
 
 #[test]
 fn tiny_pubsub_bench_reports_every_message() {
-    let Some(server) = Server::start() else {
-        return;
-    };
+    let server = Server::start(false);
     for client in ["nats", "raw"] {
-        let summary = server.weir_json(&[
+        let summary = server.json(&[
             "bench",
             "pubsub",
             "bench.tiny",
@@ -371,10 +165,8 @@ fn tiny_pubsub_bench_reports_every_message() {
 
 #[test]
 fn tiny_request_bench_records_latencies() {
-    let Some(server) = Server::start() else {
-        return;
-    };
-    let summary = server.weir_json(&[
+    let server = Server::start(false);
+    let summary = server.json(&[
         "bench",
         "request",
         "bench.req",
@@ -405,11 +197,9 @@ fn tiny_request_bench_records_latencies() {
 
 #[test]
 fn conns_and_subs_benches_report_server_memory() {
-    let Some(server) = Server::start() else {
-        return;
-    };
+    let server = Server::start(false);
     let pid = server.pid().to_string();
-    let conns = server.weir_json(&["bench", "conns", "--count", "50", "--pid", &pid]);
+    let conns = server.json(&["bench", "conns", "--count", "50", "--pid", &pid]);
     assert_eq!(conns["connected"], 50, "{conns}");
     assert_eq!(conns["failed"], 0, "{conns}");
     assert!(
@@ -417,7 +207,7 @@ fn conns_and_subs_benches_report_server_memory() {
         "{conns}"
     );
 
-    let subs = server.weir_json(&[
+    let subs = server.json(&[
         "bench", "subs", "--count", "2000", "--pid", &pid, "--hold", "1",
     ]);
     assert_eq!(subs["subscriptions"], 2000, "{subs}");
@@ -458,7 +248,7 @@ fn tiny_js_pub_bench_acks_and_stores_every_message() {
     for (i, extra) in runs.iter().enumerate() {
         let stream = format!("TINY{i}");
         let subject = format!("js.tiny{i}");
-        let summary = server.weir_json(
+        let summary = server.json(
             &[
                 &[
                     "bench", "js", "pub", &subject, "--stream", &stream, "--msgs", "300",
@@ -492,12 +282,12 @@ fn tiny_js_pub_bench_acks_and_stores_every_message() {
     }
     // Publishing again without --recreate or --purge adds to the stream; the check counts
     // only this run's messages.
-    let again = server.weir_json(&[
+    let again = server.json(&[
         "bench", "js", "pub", "js.tiny0", "--stream", "TINY0", "--msgs", "50", "--client", "raw",
     ]);
     assert_eq!(again["stream_before"]["messages"], 300, "{again}");
     assert_eq!(again["stored_msgs"], 50, "{again}");
-    let purged = server.weir_json(&[
+    let purged = server.json(&[
         "bench", "js", "pub", "js.tiny0", "--stream", "TINY0", "--msgs", "10", "--purge",
     ]);
     assert_eq!(purged["stream_before"]["messages"], 0, "{purged}");
@@ -506,9 +296,7 @@ fn tiny_js_pub_bench_acks_and_stores_every_message() {
 
 #[test]
 fn js_bench_without_jetstream_fails_cleanly() {
-    let Some(server) = Server::start() else {
-        return;
-    };
+    let server = Server::start(false);
     let out = server.weir(&["bench", "js", "pub", "js.off", "--msgs", "5"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -557,34 +345,6 @@ fn bad_flags_fail_without_panicking() {
     }
 }
 
-/// The reference nats-server (`NATS_SERVER_BIN`, else /usr/sbin/nats-server) with JetStream,
-/// or None when it is not installed.
-///
-/// The consumer benchmark tests run against it, not the in-process weir-server: Weir does not
-/// serve consumers yet. `consumer_bench_on_weir_runs_or_says_consumers_are_not_served`
-/// covers Weir and becomes a full check once it does.
-fn reference_js_server() -> Option<Server> {
-    let bin = std::env::var_os("NATS_SERVER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"));
-    if !bin.exists() {
-        eprintln!(
-            "skipping: no reference nats-server at {} (set NATS_SERVER_BIN)",
-            bin.display()
-        );
-        return None;
-    }
-    let dir = std::env::temp_dir().join(format!(
-        "weir-cli-consume-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::create_dir_all(&dir).expect("create the store dir");
-    let mut server = Server::spawn_with(bin, &["-js", "-sd", dir.to_str().expect("utf-8 dir")]);
-    server.store_dir = Some(dir);
-    Some(server)
-}
-
 /// Checks one consumer run of a consumer bench's JSON.
 fn assert_drained(run: &Value, msgs: u64, pending: u64, what: &str) {
     assert_eq!(run["complete"], Value::Bool(true), "{what}: {run}");
@@ -604,9 +364,7 @@ fn assert_drained(run: &Value, msgs: u64, pending: u64, what: &str) {
 
 #[test]
 fn tiny_js_consumer_benches_drain_every_message() {
-    let Some(server) = reference_js_server() else {
-        return;
-    };
+    let server = Server::start_js();
     let common = [
         "--msgs", "300", "--size", "32", "--stream", "TINYC", "--settle", "0",
     ];
@@ -664,7 +422,7 @@ fn tiny_js_consumer_benches_drain_every_message() {
         &["ordered", "--kind", "push", "--storage", "memory"],
     ];
     for extra in runs {
-        let summary = server.weir_json(&[&["bench", "js"][..], extra, &common[..]].concat());
+        let summary = server.json(&[&["bench", "js"][..], extra, &common[..]].concat());
         assert_drained(&summary, 300, 0, &format!("{extra:?}"));
         assert_eq!(summary["fill"]["msgs"], 300, "{extra:?}: {summary}");
         assert_eq!(
@@ -704,14 +462,12 @@ fn tiny_js_consumer_benches_drain_every_message() {
 
 #[test]
 fn tiny_js_filtered_bench_compares_filtered_and_unfiltered() {
-    let Some(server) = reference_js_server() else {
-        return;
-    };
+    let server = Server::start_js();
     for extra in [
         &["--client", "raw"][..],
         &["--client", "nats", "--ack", "explicit", "--batch", "9"][..],
     ] {
-        let summary = server.weir_json(
+        let summary = server.json(
             &[
                 &[
                     "bench",
@@ -752,30 +508,9 @@ fn tiny_js_filtered_bench_compares_filtered_and_unfiltered() {
 }
 
 #[test]
-fn consumer_bench_on_weir_runs_or_says_consumers_are_not_served() {
-    let server = Server::start_js();
-    let out = server.weir(&[
-        "--json", "bench", "js", "fetch", "--msgs", "50", "--client", "raw", "--settle", "0",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    if out.status.success() {
-        let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
-        assert_drained(&summary, 50, 0, "fetch on weir");
-    } else {
-        assert!(
-            stderr.contains("does not serve JetStream consumers"),
-            "{stderr}"
-        );
-    }
-}
-
-#[test]
 fn consumer_benches_without_jetstream_say_how_to_enable_it() {
-    let Some(server) = Server::start() else {
-        return;
-    };
-    for bench in ["fetch", "push", "ordered", "filtered"] {
+    let server = Server::start(false);
+    for bench in ["fetch", "consume", "push", "ordered", "filtered"] {
         let out = server.weir(&["bench", "js", bench, "--msgs", "5"]);
         assert!(!out.status.success(), "{bench}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -820,7 +555,7 @@ fn bad_consumer_bench_flags_fail_without_panicking() {
 fn tiny_kv_benches_complete_every_operation() {
     let server = Server::start_js();
     for (op, clients) in [("put", "1"), ("put", "3"), ("get", "2")] {
-        let summary = server.weir_json(&[
+        let summary = server.json(&[
             "bench",
             "kv",
             op,
@@ -844,7 +579,7 @@ fn tiny_kv_benches_complete_every_operation() {
     }
     // `bench js kv` is the same bench; --pid adds the server's CPU time per operation.
     let pid = server.pid().to_string();
-    let summary = server.weir_json(&[
+    let summary = server.json(&[
         "bench", "js", "kv", "get", "--ops", "100", "--keys", "10", "--pid", &pid,
     ]);
     assert_eq!(summary["complete"], true, "{summary}");
@@ -854,7 +589,7 @@ fn tiny_kv_benches_complete_every_operation() {
             .is_some_and(|us| us >= 0.0),
         "{summary}"
     );
-    let scale = server.weir_json(&[
+    let scale = server.json(&[
         "bench",
         "kv",
         "scale",

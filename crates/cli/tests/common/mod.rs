@@ -155,6 +155,14 @@ impl Server {
         }
     }
 
+    /// The id of the process serving: this test process for the in-process server.
+    pub fn pid(&self) -> u32 {
+        match &self.backend {
+            Backend::InProcess(_) => std::process::id(),
+            Backend::Process(child) => child.id(),
+        }
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(WEIR);
         command.args(["-s", &self.url]).args(args);

@@ -109,22 +109,27 @@ async fn stream_handle(client: Client, name: &str) -> Result<JsStream<()>> {
         .map_err(|e| CliError::nats(format!("stream {name}"), e))
 }
 
-/// Drains a durable pull consumer with `fetch` batches, acking each message with
-/// `jetstream::Message::ack` when acks are explicit.
-pub async fn fetch(global: &Global, plan: &DrainPlan) -> Result<Drained> {
+/// Connects as `name` and looks up the plan's durable pull consumer.
+async fn durable_pull(
+    global: &Global,
+    plan: &DrainPlan,
+    name: &str,
+) -> Result<(Client, PullConsumer)> {
     let client = global
-        .connect_with(options(
-            global,
-            "weir-bench-js-fetch",
-            plan,
-            plan.batch as u64,
-        ))
+        .connect_with(options(global, name, plan, plan.batch as u64))
         .await?;
     let stream = stream_handle(client.clone(), &plan.spec.stream).await?;
-    let consumer: PullConsumer = stream
+    let consumer = stream
         .get_consumer(&plan.spec.name)
         .await
         .map_err(|e| CliError::nats(format!("cannot look up consumer {}", plan.spec.name), e))?;
+    Ok((client, consumer))
+}
+
+/// Drains a durable pull consumer with `fetch` batches, acking each message with
+/// `jetstream::Message::ack` when acks are explicit.
+pub async fn fetch(global: &Global, plan: &DrainPlan) -> Result<Drained> {
+    let (client, consumer) = durable_pull(global, plan, "weir-bench-js-fetch").await?;
     let explicit = plan.spec.ack == AckMode::Explicit;
     let mut tally = Tally::new(plan);
     let mut last_progress = tally.start;
@@ -174,19 +179,7 @@ pub async fn fetch(global: &Global, plan: &DrainPlan) -> Result<Drained> {
 /// Drains a durable pull consumer through async-nats' continuous pull (`messages()`, which
 /// keeps pull requests of `batch` outstanding), acking as `fetch` does.
 pub async fn consume(global: &Global, plan: &DrainPlan) -> Result<Drained> {
-    let client = global
-        .connect_with(options(
-            global,
-            "weir-bench-js-consume",
-            plan,
-            plan.batch as u64,
-        ))
-        .await?;
-    let stream = stream_handle(client.clone(), &plan.spec.stream).await?;
-    let consumer: PullConsumer = stream
-        .get_consumer(&plan.spec.name)
-        .await
-        .map_err(|e| CliError::nats(format!("cannot look up consumer {}", plan.spec.name), e))?;
+    let (client, consumer) = durable_pull(global, plan, "weir-bench-js-consume").await?;
     let explicit = plan.spec.ack == AckMode::Explicit;
     let mut tally = Tally::new(plan);
     let mut messages = consumer

@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use async_nats::{HeaderMap, Message};
+use async_nats::Message;
 use serde_json::{json, Value};
 
 use super::time::{ago, local, parse_time, Instant};
 use crate::js::render::{count, limit_count, nanos};
 use crate::output::{commas, human_duration, kv_table, table};
+use crate::pubsub::header_pairs;
 
 /// `explicit` → `Explicit`, `last_per_subject` → `Last Per Subject`.
 pub fn title(value: &Value) -> String {
@@ -387,23 +388,6 @@ impl Delivery {
             pending: n(6)?,
         })
     }
-}
-
-/// Headers sorted by name as (name, value) pairs, one per value.
-pub fn header_pairs(headers: Option<&HeaderMap>) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = headers
-        .map(|map| {
-            map.iter()
-                .flat_map(|(name, values)| {
-                    values
-                        .iter()
-                        .map(move |v| (name.to_string(), v.as_str().to_string()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    pairs.sort();
-    pairs
 }
 
 /// A delivered message as the `nats` CLI prints it: the delivery line, headers, a blank
