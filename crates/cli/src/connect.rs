@@ -33,6 +33,9 @@ pub struct Credentials {
     /// Credentials file (user JWT and NKey seed)
     #[arg(long, global = true, env = "NATS_CREDS")]
     pub creds: Option<PathBuf>,
+    /// File holding the user's NKey seed (SU…), for nkey authentication
+    #[arg(long, global = true, env = "NATS_NKEY")]
+    pub nkey: Option<PathBuf>,
     /// Client certificate for TLS (with --tlskey)
     #[arg(long, global = true, env = "NATS_CERT")]
     pub tlscert: Option<PathBuf>,
@@ -73,6 +76,23 @@ impl Credentials {
                     path.display()
                 ))
             })?;
+        }
+        if let Some(path) = &self.nkey {
+            let seed = std::fs::read_to_string(path).map_err(|e| {
+                usage(&format!(
+                    "cannot read the NKey seed file {}: {}",
+                    path.display(),
+                    describe_io(&e)
+                ))
+            })?;
+            let seed = seed.trim();
+            if !seed.starts_with("SU") {
+                return Err(usage(&format!(
+                    "{} does not hold a user NKey seed (a line starting with SU)",
+                    path.display()
+                )));
+            }
+            options = options.nkey(seed.to_string());
         }
         match (&self.tlscert, &self.tlskey) {
             (Some(cert), Some(key)) => {
@@ -178,8 +198,8 @@ impl Global {
                     url,
                     reason: err.to_string(),
                     hint:
-                        "the server requires credentials: pass --user and --password, --token or \
-                           --creds FILE (or put them in the URL, nats://user:pass@HOST:PORT)",
+                        "the server requires credentials: pass --user and --password, --token, \
+                           --nkey FILE or --creds FILE (or put them in the URL, nats://user:pass@HOST:PORT)",
                 }
             }
             _ => CliError::Connect {
@@ -250,6 +270,10 @@ mod tests {
         }));
         assert!(half(Credentials {
             creds: Some("/nonexistent/user.creds".into()),
+            ..Credentials::default()
+        }));
+        assert!(half(Credentials {
+            nkey: Some("/nonexistent/user.nk".into()),
             ..Credentials::default()
         }));
         assert!(Credentials {
