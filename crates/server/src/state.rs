@@ -37,6 +37,80 @@ pub struct Totals {
     pub total_connections: AtomicU64,
 }
 
+/// Upper bounds, in seconds, of the fsync latency histogram's buckets (`+Inf` is implied).
+pub const FSYNC_BUCKETS_SECONDS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+const FSYNC_BUCKETS_NS: [u64; 14] = [
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+];
+
+/// A latency histogram with fixed buckets: one atomic add per bucket hit, no lock and no
+/// allocation per observation. `counts[i]` counts observations in bucket `i` alone (the last
+/// slot is `+Inf`); [`Self::snapshot`] makes them cumulative as Prometheus wants.
+#[derive(Default)]
+pub struct LatencyHistogram {
+    counts: [AtomicU64; FSYNC_BUCKETS_NS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+/// A histogram read: cumulative bucket counts (the last is `+Inf`, equal to `count`).
+pub struct HistogramSnapshot {
+    pub cumulative: Vec<u64>,
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+impl LatencyHistogram {
+    pub fn observe(&self, elapsed: std::time::Duration) {
+        let ns = elapsed.as_nanos().min(u128::from(u64::MAX)) as u64;
+        let slot = FSYNC_BUCKETS_NS
+            .iter()
+            .position(|&bound| ns <= bound)
+            .unwrap_or(FSYNC_BUCKETS_NS.len());
+        self.counts[slot].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// Runs `f` and records how long it took.
+    pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
+        let started = Instant::now();
+        let result = f();
+        self.observe(started.elapsed());
+        result
+    }
+
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut running = 0u64;
+        let cumulative: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|c| {
+                running += c.load(Ordering::Relaxed);
+                running
+            })
+            .collect();
+        HistogramSnapshot {
+            count: running,
+            cumulative,
+            sum_seconds: self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9,
+        }
+    }
+}
+
 pub struct ServerState {
     pub opts: Options,
     /// Where the client listener is bound (the real port when 0 was asked for).
@@ -60,6 +134,14 @@ pub struct ServerState {
     pub jetstream: std::sync::OnceLock<Arc<crate::jetstream::manager::JetStream>>,
     /// Set once lame duck mode starts: INFO then carries `ldm: true`.
     pub lame_duck: std::sync::atomic::AtomicBool,
+    /// Latencies of the stream stores' fsyncs (`weir_jetstream_fsync_seconds`).
+    pub fsync_latency: Arc<LatencyHistogram>,
+    /// JetStream's memory and storage limits as `/jsz` reports them, derived once (as
+    /// nats-server does at startup) on first use.
+    pub jetstream_max_resources: std::sync::OnceLock<(u64, u64)>,
+    /// The most recently closed connections, oldest first, for `/connz?state=closed`
+    /// (bounded by `monitor::MAX_CLOSED_CONNECTIONS`).
+    pub closed_connections: Mutex<std::collections::VecDeque<Arc<crate::monitor::ConnInfo>>>,
 }
 
 impl ServerState {
@@ -86,6 +168,9 @@ impl ServerState {
             totals: Totals::default(),
             jetstream: std::sync::OnceLock::new(),
             lame_duck: std::sync::atomic::AtomicBool::new(false),
+            fsync_latency: Arc::default(),
+            jetstream_max_resources: std::sync::OnceLock::new(),
+            closed_connections: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 

@@ -44,6 +44,8 @@ pub struct Connection {
     echo: bool,
     no_responders: bool,
     pings_out: u32,
+    /// When the outstanding server PING was sent, to measure RTT from its PONG.
+    ping_sent: Option<std::time::Instant>,
     match_cache: MatchCache,
     router: Router,
     in_msgs: u64,
@@ -66,6 +68,7 @@ impl Connection {
             echo: true,
             no_responders: false,
             pings_out: 0,
+            ping_sent: None,
             match_cache: MatchCache::new(MATCH_CACHE_MAX_ENTRIES),
             router: Router::new(client.id),
             in_msgs: 0,
@@ -81,7 +84,7 @@ impl Connection {
         self.client.close(reason);
         let reason = self.client.out.close_reason().unwrap_or(reason);
         tracing::debug!(cid = self.client.id, addr = %self.client.addr, ?reason, "Client connection closed");
-        self.cleanup();
+        self.cleanup(reason);
     }
 
     async fn serve(&mut self, socket: &mut OwnedReadHalf) -> CloseReason {
@@ -124,6 +127,7 @@ impl Connection {
                 Ok(n) => n,
                 Err(_) => return CloseReason::ReadError,
             };
+            self.client.touch();
             // Grow while reads fill what we offered; shrink back when traffic is light.
             debug_assert!(n <= read_size);
             if n >= read_size && read_size < READ_BUF_MAX_BYTES {
@@ -212,6 +216,9 @@ impl Connection {
             }
             ClientOp::Pong => {
                 self.pings_out = 0;
+                if let Some(sent) = self.ping_sent.take() {
+                    self.set_rtt(sent.elapsed());
+                }
                 Flow::Continue
             }
             ClientOp::Ok => Flow::Continue,
@@ -257,6 +264,13 @@ impl Connection {
         self.no_responders = info.no_responders;
         self.client.headers.store(info.headers, Ordering::Relaxed);
         *self.client.name.lock() = info.name.clone();
+        *self.client.lang.lock() = info.lang.clone();
+        *self.client.version.lock() = info.version.clone();
+        if self.client.rtt_nanos.load(Ordering::Relaxed) == 0 {
+            // Like nats-server: the first RTT is from INFO to CONNECT.
+            let since = self.client.connected_at.elapsed().unwrap_or_default();
+            self.set_rtt(since);
+        }
         self.ok();
         Flow::Continue
     }
@@ -347,10 +361,16 @@ impl Connection {
             return Flow::Close(CloseReason::StaleConnection);
         }
         self.pings_out += 1;
+        self.ping_sent = Some(std::time::Instant::now());
         self.client
             .out
             .send_now(|buf| buf.extend_from_slice(weir_protocol::PING));
         Flow::Continue
+    }
+
+    fn set_rtt(&self, rtt: std::time::Duration) {
+        let nanos = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.client.rtt_nanos.store(nanos, Ordering::Relaxed);
     }
 
     /// Literal subject → matching subscriptions, through this connection's private cache.
@@ -397,8 +417,10 @@ impl Connection {
     }
 
     /// Removes every subscription of the closed client and folds its counters into the totals.
-    fn cleanup(&mut self) {
+    fn cleanup(&mut self, reason: CloseReason) {
         self.end_batch();
+        // Before the subscriptions go: `/connz?state=closed` lists them.
+        crate::monitor::record_closed(&self.state, &self.client, reason);
         let subs: Vec<Arc<Subscription>> =
             self.client.subs.lock().drain().map(|(_, s)| s).collect();
         if !subs.is_empty() {

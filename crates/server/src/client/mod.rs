@@ -38,6 +38,14 @@ pub struct ClientShared {
     pub in_msgs: AtomicU64,
     pub in_bytes: AtomicU64,
     pub name: Mutex<Option<String>>,
+    /// `lang` and `version` from CONNECT, for `/connz`.
+    pub lang: Mutex<Option<String>>,
+    pub version: Mutex<Option<String>>,
+    /// Wall-clock time of the last read from the client, in nanoseconds since the Unix epoch
+    /// (`/connz` `last_activity`).
+    pub last_activity_nanos: AtomicU64,
+    /// Round-trip time in nanoseconds: INFO to CONNECT at first, then server PING to PONG.
+    pub rtt_nanos: AtomicU64,
 }
 
 impl ClientShared {
@@ -54,6 +62,10 @@ impl ClientShared {
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
             name: Mutex::new(None),
+            lang: Mutex::new(None),
+            version: Mutex::new(None),
+            last_activity_nanos: AtomicU64::new(epoch_nanos(SystemTime::now())),
+            rtt_nanos: AtomicU64::new(0),
         }
     }
 
@@ -69,6 +81,22 @@ impl ClientShared {
     pub fn supports_headers(&self) -> bool {
         self.headers.load(Ordering::Relaxed)
     }
+
+    /// Notes activity from the client now (`/connz` `last_activity`).
+    pub fn touch(&self) {
+        self.last_activity_nanos
+            .store(epoch_nanos(SystemTime::now()), Ordering::Relaxed);
+    }
+
+    pub fn last_activity(&self) -> SystemTime {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_nanos(self.last_activity_nanos.load(Ordering::Relaxed))
+    }
+}
+
+fn epoch_nanos(t: SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Serves one accepted socket until it closes; returns after both tasks are done.

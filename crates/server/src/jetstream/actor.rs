@@ -199,7 +199,8 @@ impl StreamWriter {
             if syncing.is_none() && (!written.is_empty() || (always && to_sync.is_some())) {
                 match to_sync.take() {
                     Some(files) if always && !files.is_empty() => {
-                        let job = tokio::task::spawn_blocking(move || files.sync());
+                        let timer = state.fsync_latency.clone();
+                        let job = tokio::task::spawn_blocking(move || timer.time(|| files.sync()));
                         syncing = Some((job, std::mem::take(&mut written), written_last_seq));
                     }
                     // Nothing to make durable (memory storage, or only rejections).
@@ -207,8 +208,8 @@ impl StreamWriter {
                         if !always {
                             to_sync = other;
                         }
-                        acks.send(&state, &self.settings, std::mem::take(&mut written));
                         self.signal_visible(written_last_seq);
+                        acks.send(&state, &self.settings, std::mem::take(&mut written));
                     }
                 }
             }
@@ -252,8 +253,8 @@ impl StreamWriter {
                         tracing::error!("stream fsync failed: {why}");
                         fail_stored(&mut durable, &why);
                     }
-                    acks.send(&state, &self.settings, durable);
                     self.signal_visible(durable_last_seq);
+                    acks.send(&state, &self.settings, durable);
                 }
                 more = self.ingest.drain_into(&mut batch), if open => {
                     if !more {
@@ -276,18 +277,21 @@ impl StreamWriter {
                 }
                 _ = async { lazy_sync.as_mut().expect("guarded").tick().await }, if lazy_sync.is_some() => {
                     if let Some(files) = to_sync.take() {
-                        if let Err(err) = tokio::task::spawn_blocking(move || files.sync()).await {
+                        let timer = state.fsync_latency.clone();
+                        let job = tokio::task::spawn_blocking(move || timer.time(|| files.sync()));
+                        if let Err(err) = job.await {
                             tracing::error!("stream sync failed: {err}");
                         }
                     }
                 }
             }
         }
-        if let Err(err) = self.flush_and_sync().await {
+        if let Err(err) = self.flush_and_sync(&state).await {
             tracing::error!("final stream sync failed: {err}");
         }
         if let Some(files) = to_sync.take() {
-            let _ = tokio::task::spawn_blocking(move || files.sync()).await;
+            let timer = state.fsync_latency.clone();
+            let _ = tokio::task::spawn_blocking(move || timer.time(|| files.sync())).await;
         }
     }
 
@@ -360,8 +364,8 @@ impl StreamWriter {
             }
         }
         if matches!(self.sync, SyncPolicy::Interval(_)) {
-            acks.send(state, &self.settings, std::mem::take(written));
             self.signal_visible(*written_last_seq);
+            acks.send(state, &self.settings, std::mem::take(written));
         }
     }
 
@@ -402,6 +406,8 @@ impl StreamWriter {
     }
 
     /// Tells consumers that messages up to `last_seq` are durable (and may be delivered).
+    /// Called before the publish acks go out: a client that has its ack and then asks for
+    /// consumer info must see the message counted (acks may be written inline, at once).
     fn signal_visible(&self, last_seq: u64) {
         let first_seq = self.store.read().state().first_seq;
         self.signal.send_if_modified(|s| {
@@ -413,12 +419,13 @@ impl StreamWriter {
     }
 
     /// Flushes under the lock, fsyncs without it.
-    async fn flush_and_sync(&self) -> Result<(), String> {
+    async fn flush_and_sync(&self, state: &ServerState) -> Result<(), String> {
         let batch = self.store.write().flush().map_err(|e| e.to_string())?;
         if batch.is_empty() {
             return Ok(());
         }
-        tokio::task::spawn_blocking(move || batch.sync())
+        let timer = state.fsync_latency.clone();
+        tokio::task::spawn_blocking(move || timer.time(|| batch.sync()))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())

@@ -1,9 +1,16 @@
 //! The monitoring HTTP listener (`-m`/`http_port`): nats-server's endpoints with the same
 //! paths, parameters and JSON shapes, plus Prometheus `/metrics`. One file per endpoint.
 
+mod accountz;
+mod cluster;
+mod connz;
 mod healthz;
 mod jsz;
 mod metrics;
+mod query;
+mod subsz;
+
+pub use connz::{record_closed, ConnInfo};
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -46,6 +53,13 @@ pub async fn start(
     let app = Router::new()
         .route("/", get(index))
         .route("/varz", get(varz))
+        .route("/connz", get(connz::handler))
+        .route("/subsz", get(subsz::handler))
+        .route("/subscriptionsz", get(subsz::handler))
+        .route("/accountz", get(accountz::handler))
+        .route("/routez", get(cluster::routez))
+        .route("/gatewayz", get(cluster::gatewayz))
+        .route("/leafz", get(cluster::leafz))
         .route("/healthz", get(healthz::handler))
         .route("/jsz", get(jsz::handler))
         .route("/metrics", get(metrics::handler))
@@ -62,7 +76,20 @@ pub async fn start(
 }
 
 async fn index() -> Json<Value> {
-    Json(json!({ "endpoints": ["/varz", "/healthz", "/jsz", "/metrics"] }))
+    Json(json!({
+        "endpoints": [
+            "/varz",
+            "/connz",
+            "/subsz",
+            "/accountz",
+            "/routez",
+            "/gatewayz",
+            "/leafz",
+            "/healthz",
+            "/jsz",
+            "/metrics",
+        ]
+    }))
 }
 
 async fn varz(State(state): State<Arc<ServerState>>) -> Json<Value> {
