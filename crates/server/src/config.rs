@@ -48,7 +48,6 @@ const NOT_YET: &[&str] = &[
 const ACCEPTED_NO_EFFECT: &[&str] = &[
     "syslog",
     "remote_syslog",
-    "log_size_limit",
     "max_traced_msg_len",
     "connect_error_reports",
     "reconnect_error_reports",
@@ -144,6 +143,13 @@ fn apply_key(key: &str, value: &Spanned<Value>, opts: &mut Options) -> Result<()
         "trace" | "trace_verbose" => opts.trace = value.as_bool()?,
         "logtime" => opts.log_time = value.as_bool()?,
         "logfile" | "log_file" => opts.log_file = Some(value.as_str()?.into()),
+        "logfile_size_limit" | "log_size_limit" => opts.log_size_limit = value.as_size_bytes()?,
+        "logfile_max_num" | "log_max_num" => {
+            let n = value.as_i64()?;
+            opts.log_max_files =
+                u64::try_from(n).map_err(|_| invalid(value, format!("{key} must be >= 0")))?;
+        }
+        "log_json" => opts.log_json = value.as_bool()?,
         "pidfile" | "pid_file" => opts.pid_file = Some(value.as_str()?.into()),
         "ports_file_dir" => opts.ports_file_dir = Some(value.as_str()?.into()),
         "jetstream" => apply_jetstream(value, opts)?,
@@ -326,6 +332,20 @@ mod tests {
         );
         let err = apply("tls { cert_file: x }").unwrap_err().to_string();
         assert!(err.contains("tls is not supported"), "{err}");
+    }
+
+    #[test]
+    fn logging_keys() {
+        let opts = apply(
+            "debug: true\nlog_file: \"/tmp/w.log\"\nlogfile_size_limit: 1KB\nlogfile_max_num: 3\nlog_json: true\n",
+        )
+        .expect("valid config");
+        assert!(opts.debug && opts.log_json);
+        assert_eq!(opts.log_size_limit, 1024);
+        assert_eq!(opts.log_max_files, 3);
+        let opts = apply("log_size_limit: 2048\nlog_max_num: 1").expect("aliases");
+        assert_eq!((opts.log_size_limit, opts.log_max_files), (2048, 1));
+        assert!(apply("logfile_max_num: -1").is_err());
     }
 
     #[test]

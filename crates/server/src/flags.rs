@@ -21,6 +21,8 @@ pub struct Flags {
     pub trace: Option<bool>,
     pub log_file: Option<PathBuf>,
     pub log_time: Option<bool>,
+    pub log_size_limit: Option<u64>,
+    pub log_json: Option<bool>,
     pub pid_file: Option<PathBuf>,
     pub user: Option<String>,
     pub password: Option<String>,
@@ -79,6 +81,8 @@ const FLAGS: &[(&[&str], Kind)] = &[
     (&["DVV"], Kind::Bool),
     (&["T", "logtime"], Kind::Bool),
     (&["l", "log", "log_file"], Kind::Value),
+    (&["log_size_limit"], Kind::Value),
+    (&["log_json", "log-json"], Kind::Bool),
     (&["P", "pid"], Kind::Value),
     (&["user"], Kind::Value),
     (&["pass"], Kind::Value),
@@ -154,6 +158,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, FlagErr
                         flags.trace = Some(on);
                     }
                     "T" => flags.log_time = Some(on),
+                    "log_json" => flags.log_json = Some(on),
                     _ => {}
                 }
             }
@@ -179,6 +184,14 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, FlagErr
                     "c" => flags.config_file = Some(value.into()),
                     "sd" => flags.store_dir = Some(value.into()),
                     "l" => flags.log_file = Some(value.into()),
+                    "log_size_limit" => {
+                        flags.log_size_limit =
+                            Some(value.parse::<u64>().map_err(|_| FlagError::BadValue {
+                                flag: format!("-{name}"),
+                                value: value.clone(),
+                                why: "expected a size in bytes",
+                            })?)
+                    }
                     "P" => flags.pid_file = Some(value.into()),
                     "user" => flags.user = Some(value),
                     "pass" => flags.password = Some(value),
@@ -235,6 +248,12 @@ impl Flags {
         if let Some(v) = self.log_time {
             opts.log_time = v;
         }
+        if let Some(v) = self.log_size_limit {
+            opts.log_size_limit = v;
+        }
+        if let Some(v) = self.log_json {
+            opts.log_json = v;
+        }
         if let Some(v) = &self.pid_file {
             opts.pid_file = Some(v.clone());
         }
@@ -274,6 +293,8 @@ Logging Options:
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
     -DV                              Debug and trace
+        --log_size_limit <bytes>     Rotate the log file past this size (default: no rotation)
+        --log-json                   Log one JSON object per line
 
 JetStream Options:
     -js, --jetstream                 Enable JetStream functionality
@@ -352,6 +373,28 @@ mod tests {
         );
         assert_eq!(parse(["-v".to_string()]).unwrap(), Command::Version);
         assert_eq!(parse(["-h".to_string()]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn logging_flags() {
+        let f = run(&["-D", "--log_size_limit", "1024", "--log-json"]);
+        assert_eq!(f.debug, Some(true));
+        assert_eq!(f.trace, None);
+        assert_eq!(f.log_size_limit, Some(1024));
+        assert_eq!(f.log_json, Some(true));
+        let f = run(&["-V", "-log_json=false"]);
+        assert_eq!(
+            (f.debug, f.trace, f.log_json),
+            (None, Some(true), Some(false))
+        );
+        let mut opts = Options::default();
+        run(&["-DV", "--log_size_limit=10", "--log-json"]).apply(&mut opts);
+        assert!(opts.debug && opts.trace && opts.log_json);
+        assert_eq!(opts.log_size_limit, 10);
+        assert!(matches!(
+            parse(["--log_size_limit".to_string(), "big".to_string()]),
+            Err(FlagError::BadValue { .. })
+        ));
     }
 
     #[test]

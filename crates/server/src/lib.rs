@@ -47,6 +47,10 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    /// The JetStream store directory cannot be used. nats-server 2.9.10 logs
+    /// `[FTL] Can't start JetStream: …` and exits with status 1; `weir-server` does the same.
+    #[error("Can't start JetStream: {0}")]
+    JetStream(String),
 }
 
 /// A running server. Dropping it does not stop the server; call `shutdown`.
@@ -142,8 +146,25 @@ impl Server {
             tracing::info!("Starting http monitor on {}", addr);
         }
         if state.opts.jetstream {
-            let js = jetstream::start(&state);
-            let _ = state.jetstream.set(js);
+            if let Err(why) = check_store_dir(&state.opts) {
+                // The monitoring listener is already serving: stop it with the rest.
+                state.shutdown.cancel();
+                tasks.close();
+                return Err(StartError::JetStream(why));
+            }
+            // Restoring streams reads every store: do it off the runtime's workers so the
+            // monitoring listener keeps answering (`/healthz` says 503 until it is done).
+            let js_state = state.clone();
+            match tokio::task::spawn_blocking(move || jetstream::start(&js_state)).await {
+                Ok(js) => {
+                    let _ = state.jetstream.set(js);
+                }
+                Err(err) => {
+                    state.shutdown.cancel();
+                    tasks.close();
+                    return Err(StartError::JetStream(format!("startup failed: {err}")));
+                }
+            }
         }
         tracing::info!("Listening for client connections on {}", client_addr);
         tracing::info!("Server is ready");
@@ -154,5 +175,44 @@ impl Server {
             monitor_addr,
             tasks,
         })
+    }
+}
+
+/// nats-server's checks of the JetStream store directory (`<store_dir>/jetstream`) at start:
+/// create it if missing, else it must be a directory we can create files in. The messages
+/// are nats-server 2.9.10's.
+fn check_store_dir(opts: &Options) -> Result<(), String> {
+    let root = opts
+        .store_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("nats"))
+        .join("jetstream");
+    match std::fs::metadata(&root) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(&root)
+            .map_err(|err| {
+                format!(
+                    "could not create storage directory - mkdir {}: {err}",
+                    root.display()
+                )
+            }),
+        // Any other failure (a file where a directory should be) reads as nats-server's
+        // `stat == nil || !stat.IsDir()`.
+        Err(_) => Err("storage directory is not a directory".to_string()),
+        Ok(meta) if !meta.is_dir() => Err("storage directory is not a directory".to_string()),
+        Ok(_) => {
+            let probe = root.join(format!("_test_{:016x}", rand::random::<u64>()));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+            {
+                Ok(file) => {
+                    drop(file);
+                    let _ = std::fs::remove_file(&probe);
+                    Ok(())
+                }
+                Err(_) => Err("storage directory is not writable".to_string()),
+            }
+        }
     }
 }

@@ -78,6 +78,12 @@ pub fn enter_lame_duck_mode(state: Arc<ServerState>) {
             .out
             .send_now(|buf| weir_protocol::encode_info(buf, &info));
     }
+    if clients.is_empty() {
+        // Nobody to drain: shut down at once, as nats-server does.
+        tracing::info!("No clients connected, shutting down");
+        state.shutdown.cancel();
+        return;
+    }
     tokio::spawn(async move {
         let grace = state.opts.lame_duck_grace_period;
         tokio::select! {
@@ -92,9 +98,11 @@ pub fn enter_lame_duck_mode(state: Arc<ServerState>) {
             spread / clients.len() as u32
         };
         tracing::info!("Closing {} existing clients", clients.len());
-        for client in clients {
+        let last = clients.len().saturating_sub(1);
+        for (i, client) in clients.into_iter().enumerate() {
             client.close(CloseReason::ServerShutdown);
-            if !pause.is_zero() {
+            // No pause after the last one: shut down as soon as everyone is closed.
+            if i < last && !pause.is_zero() {
                 tokio::select! {
                     _ = state.shutdown.cancelled() => return,
                     _ = tokio::time::sleep(pause.min(Duration::from_secs(1))) => {}

@@ -67,6 +67,9 @@ fn run(flags: &Flags) -> ExitCode {
         trace: opts.trace,
         file: opts.log_file.clone(),
         log_time: opts.log_time,
+        size_limit: opts.log_size_limit,
+        max_files: opts.log_max_files,
+        json: opts.log_json,
     }) {
         Ok(log) => log,
         Err(err) => {
@@ -95,6 +98,9 @@ fn run(flags: &Flags) -> ExitCode {
 }
 
 async fn serve(opts: Options, flags: &Flags, log: LogHandle) -> Result<(), String> {
+    // Before the listener binds: a signal that arrives once clients can connect (say, SIGUSR2
+    // from a deploy script) must not meet the default action, which kills the process.
+    let mut signals = Signals::install()?;
     let handle = Server::start(opts.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -106,7 +112,7 @@ async fn serve(opts: Options, flags: &Flags, log: LogHandle) -> Result<(), Strin
         Some(dir) => Some(write_ports_file(dir, &handle)?),
         None => None,
     };
-    wait_for_signals(&handle, flags, &log).await?;
+    signals.wait(&handle, flags, &log).await;
     tracing::info!("Initiating Shutdown...");
     handle.shutdown().await;
     if let Some(path) = ports_file {
@@ -116,26 +122,42 @@ async fn serve(opts: Options, flags: &Flags, log: LogHandle) -> Result<(), Strin
     Ok(())
 }
 
-async fn wait_for_signals(
-    handle: &ServerHandle,
-    flags: &Flags,
-    log: &LogHandle,
-) -> Result<(), String> {
-    let listen =
-        |kind: SignalKind| signal(kind).map_err(|e| format!("cannot install signal handler: {e}"));
-    let mut interrupt = listen(SignalKind::interrupt())?;
-    let mut terminate = listen(SignalKind::terminate())?;
-    let mut hangup = listen(SignalKind::hangup())?;
-    let mut lame_duck = listen(SignalKind::user_defined2())?;
-    let mut reopen = listen(SignalKind::user_defined1())?;
-    loop {
-        tokio::select! {
-            _ = interrupt.recv() => { tracing::info!("Trapped \"interrupt\" signal"); return Ok(()) }
-            _ = terminate.recv() => { tracing::info!("Trapped \"terminated\" signal"); return Ok(()) }
-            _ = handle.stopped() => return Ok(()),
-            _ = lame_duck.recv() => handle.enter_lame_duck_mode(),
-            _ = reopen.recv() => tracing::info!("Reopening log file (log lines are appended unbuffered; nothing to do)"),
-            _ = hangup.recv() => reload(flags, log),
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+    lame_duck: tokio::signal::unix::Signal,
+    reopen: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, String> {
+        let listen = |kind: SignalKind| {
+            signal(kind).map_err(|e| format!("cannot install signal handler: {e}"))
+        };
+        Ok(Signals {
+            interrupt: listen(SignalKind::interrupt())?,
+            terminate: listen(SignalKind::terminate())?,
+            hangup: listen(SignalKind::hangup())?,
+            lame_duck: listen(SignalKind::user_defined2())?,
+            reopen: listen(SignalKind::user_defined1())?,
+        })
+    }
+
+    /// Serves signals until one asks to stop or the server stops by itself (lame duck mode).
+    async fn wait(&mut self, handle: &ServerHandle, flags: &Flags, log: &LogHandle) {
+        loop {
+            tokio::select! {
+                _ = self.interrupt.recv() => { tracing::info!("Trapped \"interrupt\" signal"); return }
+                _ = self.terminate.recv() => { tracing::info!("Trapped \"terminated\" signal"); return }
+                _ = handle.stopped() => return,
+                _ = self.lame_duck.recv() => handle.enter_lame_duck_mode(),
+                _ = self.reopen.recv() => match log.reopen() {
+                    Ok(()) => tracing::info!("File log re-opened"),
+                    Err(err) => tracing::error!("Unable to re-open the log file: {err}"),
+                },
+                _ = self.hangup.recv() => reload(flags, log),
+            }
         }
     }
 }

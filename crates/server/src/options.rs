@@ -64,6 +64,14 @@ pub struct Options {
     pub trace: bool,
     /// Timestamps on log lines (`-T`, `logtime`).
     pub log_time: bool,
+    /// Rotate the log file past this many bytes (`--log_size_limit`, `logfile_size_limit`);
+    /// 0 never rotates.
+    pub log_size_limit: u64,
+    /// Keep at most this many log files, the active one included (`logfile_max_num`);
+    /// 0 keeps every backup.
+    pub log_max_files: u64,
+    /// JSON log lines (`--log-json`, `log_json`), a Weir extension.
+    pub log_json: bool,
     /// How long lame duck mode takes to close every client.
     pub lame_duck_duration: Duration,
     /// How long lame duck mode waits before it starts closing clients.
@@ -99,6 +107,9 @@ impl Default for Options {
             debug: false,
             trace: false,
             log_time: true,
+            log_size_limit: 0,
+            log_max_files: 0,
+            log_json: false,
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
         }
