@@ -180,6 +180,60 @@ fn debug_lines_only_with_dash_d() {
     }
 }
 
+/// `-V` traces each client operation as nats-server does, with CONNECT's password redacted.
+#[test]
+fn dash_v_traces_client_operations_without_credentials() {
+    use std::io::{BufRead, BufReader, Write};
+    for (flags, traced) in [(&[][..], false), (&["-V"][..], true)] {
+        let dir = TempDir::new();
+        let log = dir.path().join("server.log");
+        let conf = write_conf(dir.path(), &log, "");
+        let running = start(&conf, flags, dir.path(), "server.log");
+        let conf_text = std::fs::read_to_string(&conf).expect("read conf");
+        let addr = conf_text
+            .split('"')
+            .nth(1)
+            .expect("the listen address in the config")
+            .to_string();
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        stream
+            .write_all(
+                b"CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"s3cret\"}\r\n\
+                  SUB foo 1\r\nPUB foo 5\r\nhello\r\nPING\r\n",
+            )
+            .expect("send");
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        while !line.starts_with("PONG") {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read until PONG");
+            assert!(n > 0, "closed before PONG");
+        }
+        drop(reader);
+        running.stop();
+        let text = std::fs::read_to_string(&log).expect("read log");
+        assert!(
+            !text.contains("s3cret"),
+            "{flags:?}: a password in the log:\n{text}"
+        );
+        for expected in [
+            "- <<- [SUB foo 1]",
+            "- <<- [PUB foo 5]",
+            r#"- <<- MSG_PAYLOAD: ["hello"]"#,
+            r#"<<- [CONNECT {"verbose":false,"user":"u","pass":"[REDACTED]"}]"#,
+        ] {
+            assert_eq!(
+                text.contains(expected),
+                traced,
+                "{flags:?} {expected}:\n{text}"
+            );
+        }
+    }
+}
+
 #[test]
 fn log_json_writes_one_json_object_per_line() {
     if common::target() == Target::Reference {

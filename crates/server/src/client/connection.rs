@@ -193,6 +193,11 @@ impl Connection {
     }
 
     fn execute(&mut self, op: ClientOp<'_>) -> Flow {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            for line in super::trace::lines(&op) {
+                tracing::trace!("{} - cid:{} - {line}", self.client.addr, self.client.id);
+            }
+        }
         if self.auth_required && !self.connected && !matches!(op, ClientOp::Connect(_)) {
             self.send_err("Authorization Violation");
             return Flow::Close(CloseReason::AuthenticationViolation);

@@ -3,6 +3,7 @@
 
 mod connection;
 pub mod outbound;
+mod trace;
 mod writer;
 
 use std::collections::HashMap;
