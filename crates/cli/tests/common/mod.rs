@@ -130,22 +130,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        loop {
-            match rx.recv_timeout(LIMIT) {
-                Ok(line) if line.contains("Server is ready") => break,
-                Ok(_) => {}
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("{} never said it was ready", bin.display());
-                }
-            }
+        if !wait_for_stderr(&mut child, "Server is ready") {
+            panic!("{} never said it was ready", bin.display());
         }
         Server {
             backend: Backend::Process(child),
@@ -233,23 +219,10 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("cannot run weir");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        loop {
-            match rx.recv_timeout(LIMIT) {
-                Ok(line) if line.contains(ready) => return child,
-                Ok(_) => continue,
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("weir {args:?} never printed {ready:?}");
-                }
-            }
+        if !wait_for_stderr(&mut child, ready) {
+            panic!("weir {args:?} never printed {ready:?}");
         }
+        child
     }
 
     /// Runs `check` with a JetStream context on this server, bounded by [`LIMIT`].
@@ -266,6 +239,28 @@ impl Server {
             .await
             .expect("server check timed out")
         })
+    }
+}
+
+/// Reads `child`'s stderr (on a thread, bounded by [`LIMIT`]) until a line contains `ready`;
+/// kills the child and returns false if none does.
+fn wait_for_stderr(child: &mut Child, ready: &str) -> bool {
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        match rx.recv_timeout(LIMIT) {
+            Ok(line) if line.contains(ready) => return true,
+            Ok(_) => {}
+            Err(_) => {
+                let _ = child.kill();
+                return false;
+            }
+        }
     }
 }
 

@@ -37,6 +37,27 @@ pub struct SubDetail {
     pub cid: u64,
 }
 
+impl SubDetail {
+    /// The detail of `sub`, a subscription of client `cid`.
+    pub fn of(
+        sub: &crate::subscription::Subscription,
+        cid: u64,
+        account: Option<&'static str>,
+    ) -> Self {
+        SubDetail {
+            account,
+            subject: String::from_utf8_lossy(&sub.subject).into_owned(),
+            queue: sub
+                .queue
+                .as_deref()
+                .map(|q| String::from_utf8_lossy(q).into_owned()),
+            sid: String::from_utf8_lossy(&sub.sid).into_owned(),
+            msgs: sub.delivered(),
+            cid,
+        }
+    }
+}
+
 /// One entry of `connections`; the `serde(skip)` fields are sort keys and sources.
 #[derive(Clone, Serialize)]
 pub struct ConnInfo {
@@ -136,17 +157,7 @@ fn sub_details(client: &ClientShared, max: usize) -> Vec<SubDetail> {
         .lock()
         .values()
         .take(max)
-        .map(|sub| SubDetail {
-            account: None,
-            subject: String::from_utf8_lossy(&sub.subject).into_owned(),
-            queue: sub
-                .queue
-                .as_deref()
-                .map(|q| String::from_utf8_lossy(q).into_owned()),
-            sid: String::from_utf8_lossy(&sub.sid).into_owned(),
-            msgs: sub.delivered(),
-            cid: client.id,
-        })
+        .map(|sub| SubDetail::of(sub, client.id, None))
         .collect();
     // nats-server lists them in map order; numeric sid order reads better and is stable.
     subs.sort_by(|a, b| {

@@ -143,17 +143,7 @@ fn subscriptions(state: &ServerState, test: &str) -> Vec<SubDetail> {
             if !test.is_empty() && !weir_subject::matches(&sub.subject, test.as_bytes()) {
                 continue;
             }
-            list.push(SubDetail {
-                account: Some(GLOBAL_ACCOUNT),
-                subject: String::from_utf8_lossy(&sub.subject).into_owned(),
-                queue: sub
-                    .queue
-                    .as_deref()
-                    .map(|q| String::from_utf8_lossy(q).into_owned()),
-                sid: String::from_utf8_lossy(&sub.sid).into_owned(),
-                msgs: sub.delivered(),
-                cid: client.id,
-            });
+            list.push(SubDetail::of(&sub, client.id, Some(GLOBAL_ACCOUNT)));
         }
     }
     list
