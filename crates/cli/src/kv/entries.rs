@@ -11,42 +11,11 @@ use serde::Serialize;
 use crate::connect::Global;
 use crate::error::{CliError, Result};
 use crate::kv::args::{GetArgs, PutArgs, UpdateArgs};
-use crate::kv::js::{BucketKind, Js};
 use crate::kv::render::{entry_text, EntryJson};
 use crate::output::{emit, print_json};
 
-/// The connection and the opened bucket.
-pub struct Bucket {
-    pub js: Js,
-    pub store: Store,
-    pub name: String,
-}
-
-impl Bucket {
-    pub async fn open(global: &Global, bucket: &str) -> Result<Bucket> {
-        let js = Js::connect(global, "weir kv").await?;
-        let store = js.context.get_key_value(bucket).await.map_err(|e| {
-            js.failure(
-                &format!("cannot open bucket {bucket}"),
-                BucketKind::Kv,
-                bucket,
-                e,
-            )
-        })?;
-        Ok(Bucket {
-            js,
-            store,
-            name: bucket.to_string(),
-        })
-    }
-
-    pub fn failure<E>(&self, what: &str, err: E) -> CliError
-    where
-        E: std::error::Error + Send + Sync + 'static,
-    {
-        self.js.failure(what, BucketKind::Kv, &self.name, err)
-    }
-}
+/// The connection and the opened KV bucket.
+pub type Bucket = crate::kv::js::Bucket<Store>;
 
 /// The value from the argument or, when omitted and stdin is not a terminal, from stdin
 /// (as `nats kv put` reads it).

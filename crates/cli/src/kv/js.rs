@@ -136,6 +136,66 @@ pub fn cause_of(err: &(dyn StdError + 'static)) -> Cause {
     Cause::Other
 }
 
+/// A bucket's store as async-nats opens it: a KV `Store` or an `ObjectStore`.
+pub trait BucketStore: Sized {
+    const KIND: BucketKind;
+    type OpenError: StdError + Send + Sync + 'static;
+    fn open(
+        context: &jetstream::Context,
+        bucket: &str,
+    ) -> impl std::future::Future<Output = std::result::Result<Self, Self::OpenError>> + Send;
+}
+
+impl BucketStore for jetstream::kv::Store {
+    const KIND: BucketKind = BucketKind::Kv;
+    type OpenError = jetstream::context::KeyValueError;
+    fn open(
+        context: &jetstream::Context,
+        bucket: &str,
+    ) -> impl std::future::Future<Output = std::result::Result<Self, Self::OpenError>> + Send {
+        context.get_key_value(bucket.to_string())
+    }
+}
+
+impl BucketStore for jetstream::object_store::ObjectStore {
+    const KIND: BucketKind = BucketKind::Object;
+    type OpenError = jetstream::context::ObjectStoreError;
+    fn open(
+        context: &jetstream::Context,
+        bucket: &str,
+    ) -> impl std::future::Future<Output = std::result::Result<Self, Self::OpenError>> + Send {
+        context.get_object_store(bucket.to_string())
+    }
+}
+
+/// The connection and an opened bucket.
+pub struct Bucket<S> {
+    pub js: Js,
+    pub store: S,
+    pub name: String,
+}
+
+impl<S: BucketStore> Bucket<S> {
+    pub async fn open(global: &Global, bucket: &str) -> Result<Bucket<S>> {
+        let js = Js::connect(global, S::KIND.command()).await?;
+        let store = S::open(&js.context, bucket)
+            .await
+            .map_err(|e| js.failure(&format!("cannot open bucket {bucket}"), S::KIND, bucket, e))?;
+        Ok(Bucket {
+            js,
+            store,
+            name: bucket.to_string(),
+        })
+    }
+
+    pub fn failure<E>(&self, what: &str, err: E) -> CliError
+    where
+        E: StdError + Send + Sync + 'static,
+    {
+        self.js.failure(what, S::KIND, &self.name, err)
+    }
+}
+
 /// A connection with its JetStream context.
 pub struct Js {
     pub context: jetstream::Context,

@@ -20,38 +20,8 @@ use crate::object::render::{
 };
 use crate::output::{emit, kv_table, log, print_json};
 
-/// The connection and the opened bucket.
-pub struct Bucket {
-    pub js: Js,
-    pub store: ObjectStore,
-    pub name: String,
-}
-
-impl Bucket {
-    pub async fn open(global: &Global, bucket: &str) -> Result<Bucket> {
-        let js = Js::connect(global, "weir object").await?;
-        let store = js.context.get_object_store(bucket).await.map_err(|e| {
-            js.failure(
-                &format!("cannot open bucket {bucket}"),
-                BucketKind::Object,
-                bucket,
-                e,
-            )
-        })?;
-        Ok(Bucket {
-            js,
-            store,
-            name: bucket.to_string(),
-        })
-    }
-
-    pub fn failure<E>(&self, what: &str, err: E) -> CliError
-    where
-        E: std::error::Error + Send + Sync + 'static,
-    {
-        self.js.failure(what, BucketKind::Object, &self.name, err)
-    }
-}
+/// The connection and the opened object store bucket.
+pub type Bucket = crate::kv::js::Bucket<ObjectStore>;
 
 pub fn missing_object(bucket: &str, name: &str) -> CliError {
     CliError::Unsupported(format!(
