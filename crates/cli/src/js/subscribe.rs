@@ -2,14 +2,12 @@
 //! `--start-sequence`, `--since`, `--deliver`): replay a stream through an ephemeral ordered
 //! consumer, as `nats sub` does. The stream is found from the subject when not named.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
 use futures::StreamExt;
 use serde_json::json;
 
 use super::api::{check_name, Api};
-use crate::args::parse_ttl;
+use super::consumer::args::deliver_policy;
 use crate::connect::Global;
 use crate::error::{CliError, Result};
 use crate::output::{log, rfc3339_utc};
@@ -37,54 +35,12 @@ pub struct ReplayArgs {
     #[arg(long, conflicts_with_all = ["since", "deliver"])]
     pub start_sequence: Option<u64>,
     /// Deliver messages stored within this long ago (e.g. 1h, 30m, 2d)
-    #[arg(long, value_parser = parse_ttl, conflicts_with = "deliver")]
-    pub since: Option<Duration>,
-    /// Where to start: all, last, new, last-per-subject, a sequence, or a duration ago (1h)
-    #[arg(long, value_parser = parse_deliver)]
-    pub deliver: Option<Deliver>,
-}
-
-/// A `--deliver` choice.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deliver {
-    All,
-    Last,
-    New,
-    LastPerSubject,
-    Sequence(u64),
-    Ago(Duration),
-}
-
-impl std::fmt::Display for Deliver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Deliver::All => write!(f, "all messages"),
-            Deliver::Last => write!(f, "from the last message"),
-            Deliver::New => write!(f, "new messages"),
-            Deliver::LastPerSubject => write!(f, "the last message of each subject"),
-            Deliver::Sequence(seq) => write!(f, "from sequence {seq}"),
-            Deliver::Ago(ago) => write!(f, "from {} ago", crate::output::human_duration(*ago)),
-        }
-    }
-}
-
-pub fn parse_deliver(text: &str) -> std::result::Result<Deliver, String> {
-    match text.trim() {
-        "all" => Ok(Deliver::All),
-        "last" => Ok(Deliver::Last),
-        "new" => Ok(Deliver::New),
-        "last-per-subject" | "subject" => Ok(Deliver::LastPerSubject),
-        other => match other.parse::<u64>() {
-            Ok(seq) if seq > 0 => Ok(Deliver::Sequence(seq)),
-            Ok(_) => Err("a start sequence must be at least 1".to_string()),
-            Err(_) => parse_ttl(other).map(Deliver::Ago).map_err(|_| {
-                format!(
-                    "invalid --deliver {other:?}: use all, last, new, last-per-subject, a \
-                     sequence number or a duration ago such as 1h"
-                )
-            }),
-        },
-    }
+    #[arg(long, conflicts_with = "deliver")]
+    pub since: Option<String>,
+    /// Where to start, as `weir consumer add --deliver` takes it: all, last, new,
+    /// last-per-subject, a sequence, an RFC 3339 time or a duration ago (1h)
+    #[arg(long)]
+    pub deliver: Option<String>,
 }
 
 impl ReplayArgs {
@@ -100,44 +56,34 @@ impl ReplayArgs {
             || self.deliver.is_some()
     }
 
-    fn deliver(&self) -> Deliver {
-        if let Some(deliver) = &self.deliver {
+    /// The start in `--deliver`'s terms, whichever flag gave it.
+    fn deliver(&self) -> String {
+        if let Some(deliver) = self.deliver.as_ref().or(self.since.as_ref()) {
             return deliver.clone();
         }
-        match (self.last, self.new, self.last_per_subject) {
-            (true, _, _) => Deliver::Last,
-            (_, true, _) => Deliver::New,
-            (_, _, true) => Deliver::LastPerSubject,
-            _ => match (self.start_sequence, self.since) {
-                (Some(seq), _) => Deliver::Sequence(seq),
-                (_, Some(ago)) => Deliver::Ago(ago),
-                _ => Deliver::All,
-            },
+        match (
+            self.last,
+            self.new,
+            self.last_per_subject,
+            self.start_sequence,
+        ) {
+            (true, ..) => "last".to_string(),
+            (_, true, ..) => "new".to_string(),
+            (_, _, true, _) => "last-per-subject".to_string(),
+            (.., Some(seq)) => seq.to_string(),
+            _ => "all".to_string(),
         }
     }
 }
 
-fn policy(deliver: &Deliver) -> Result<DeliverPolicy> {
-    Ok(match deliver {
-        Deliver::All => DeliverPolicy::All,
-        Deliver::Last => DeliverPolicy::Last,
-        Deliver::New => DeliverPolicy::New,
-        Deliver::LastPerSubject => DeliverPolicy::LastPerSubject,
-        Deliver::Sequence(start_sequence) => DeliverPolicy::ByStartSequence {
-            start_sequence: *start_sequence,
-        },
-        Deliver::Ago(ago) => {
-            let since = SystemTime::now()
-                .checked_sub(*ago)
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .unwrap_or_default();
-            let start_time = async_nats::jetstream::consumer::DeliverPolicy::ByStartTime {
-                start_time: async_nats::datetime::from_nanos(since.as_nanos() as i128)
-                    .map_err(|e| CliError::Usage(format!("invalid start time: {e}")))?,
-            };
-            return Ok(start_time);
-        }
-    })
+/// The deliver policy for a `--deliver` value, read by the same rules as `weir consumer add`.
+fn policy(deliver: &str) -> Result<DeliverPolicy> {
+    let fields: serde_json::Map<String, serde_json::Value> = deliver_policy(deliver)?
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    serde_json::from_value(serde_json::Value::Object(fields))
+        .map_err(|e| CliError::Usage(format!("invalid --deliver {deliver:?}: {e}")))
 }
 
 /// The stream that stores `subject`, from STREAM.NAMES with a subject filter.
@@ -170,6 +116,7 @@ pub async fn run(global: &Global, args: &SubArgs) -> Result<()> {
     }
     let replay = &args.replay;
     let deliver = replay.deliver();
+    let deliver_policy = policy(&deliver)?;
     let api = Api::connect(global, "weir sub").await?;
     let stream_name = match &replay.stream {
         Some(name) => {
@@ -193,7 +140,7 @@ pub async fn run(global: &Global, args: &SubArgs) -> Result<()> {
     let consumer = stream
         .create_consumer(OrderedConfig {
             filter_subject,
-            deliver_policy: policy(&deliver)?,
+            deliver_policy,
             ..OrderedConfig::default()
         })
         .await
@@ -203,7 +150,7 @@ pub async fn run(global: &Global, args: &SubArgs) -> Result<()> {
         .await
         .map_err(|e| CliError::nats(format!("cannot replay stream {stream_name}"), e))?;
     log(format!(
-        "Subscribing to JetStream stream {stream_name} on {}, delivering {deliver}",
+        "Subscribing to JetStream stream {stream_name} on {}, delivering from {deliver}",
         args.subject
     ));
     let display = Display::choose(global, args.raw);
@@ -252,34 +199,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deliver_choices_parse() {
-        assert_eq!(parse_deliver("all"), Ok(Deliver::All));
-        assert_eq!(
-            parse_deliver("last-per-subject"),
-            Ok(Deliver::LastPerSubject)
-        );
-        assert_eq!(parse_deliver("42"), Ok(Deliver::Sequence(42)));
-        assert_eq!(
-            parse_deliver("1h"),
-            Ok(Deliver::Ago(Duration::from_secs(3600)))
-        );
-        assert!(parse_deliver("0").is_err());
-        assert!(parse_deliver("sometimes").is_err_and(|e| e.contains("--deliver")));
-    }
-
-    #[test]
     fn flags_choose_the_start() {
         let last = ReplayArgs {
             last: true,
             ..ReplayArgs::default()
         };
         assert!(last.wanted());
-        assert_eq!(last.deliver(), Deliver::Last);
+        assert_eq!(last.deliver(), "last");
         assert!(!ReplayArgs::default().wanted());
+        assert_eq!(ReplayArgs::default().deliver(), "all");
         let seq = ReplayArgs {
             start_sequence: Some(5),
             ..ReplayArgs::default()
         };
-        assert_eq!(seq.deliver(), Deliver::Sequence(5));
+        assert_eq!(seq.deliver(), "5");
+        let since = ReplayArgs {
+            since: Some("1h".to_string()),
+            ..ReplayArgs::default()
+        };
+        assert_eq!(since.deliver(), "1h");
+    }
+
+    #[test]
+    fn starts_become_deliver_policies() {
+        assert_eq!(policy("all").unwrap(), DeliverPolicy::All);
+        assert_eq!(
+            policy("last-per-subject").unwrap(),
+            DeliverPolicy::LastPerSubject
+        );
+        assert_eq!(
+            policy("42").unwrap(),
+            DeliverPolicy::ByStartSequence { start_sequence: 42 }
+        );
+        assert!(matches!(
+            policy("1h").unwrap(),
+            DeliverPolicy::ByStartTime { .. }
+        ));
+        assert!(policy("0").is_err());
+        assert!(policy("sometimes").is_err_and(|e| e.to_string().contains("--deliver")));
     }
 }

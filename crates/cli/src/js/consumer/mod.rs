@@ -5,7 +5,7 @@
 //! messages through them and `render` shows what the server answered.
 
 mod admin;
-mod args;
+pub(crate) mod args;
 mod next;
 mod render;
 mod time;
