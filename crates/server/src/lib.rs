@@ -182,11 +182,7 @@ impl Server {
 /// create it if missing, else it must be a directory we can create files in. The messages
 /// are nats-server 2.9.10's.
 fn check_store_dir(opts: &Options) -> Result<(), String> {
-    let root = opts
-        .store_dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("nats"))
-        .join("jetstream");
+    let root = opts.jetstream_dir();
     match std::fs::metadata(&root) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(&root)
             .map_err(|err| {

@@ -78,6 +78,17 @@ pub struct Options {
     pub lame_duck_grace_period: Duration,
 }
 
+impl Options {
+    /// JetStream's directory: `<store_dir>/jetstream`, with nats-server's default store dir
+    /// (`<temp dir>/nats`) when none is set.
+    pub fn jetstream_dir(&self) -> std::path::PathBuf {
+        self.store_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("nats"))
+            .join("jetstream")
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {

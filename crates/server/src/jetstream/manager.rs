@@ -153,17 +153,14 @@ fn timestamp(ns: i64) -> Timestamp {
 
 impl JetStream {
     pub fn new(opts: &Options) -> JetStream {
-        let store_dir = opts
-            .store_dir
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join("nats"));
+        let jetstream_dir = opts.jetstream_dir();
         let account = AccountLimits {
             max_memory: opts.jetstream_max_memory_bytes.map_or(-1, |b| b as i64),
             max_storage: opts.jetstream_max_store_bytes.map_or(-1, |b| b as i64),
             ..AccountLimits::default()
         };
         JetStream {
-            streams_dir: store_dir.join("jetstream").join(ACCOUNT).join("streams"),
+            streams_dir: jetstream_dir.join(ACCOUNT).join("streams"),
             limits: ServerLimits {
                 account,
                 server_version: NATS_COMPAT_VERSION.to_string(),

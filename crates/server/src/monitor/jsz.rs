@@ -155,11 +155,7 @@ pub struct ServerJsLimits {
 
 pub fn server_js_limits(state: &ServerState) -> ServerJsLimits {
     let opts = &state.opts;
-    let store_dir = opts
-        .store_dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("nats"))
-        .join("jetstream");
+    let store_dir = opts.jetstream_dir();
     let (max_memory, max_storage) = *state.jetstream_max_resources.get_or_init(|| {
         let memory = opts
             .jetstream_max_memory_bytes
