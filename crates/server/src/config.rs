@@ -27,7 +27,6 @@ fn invalid(value: &Spanned<Value>, message: impl Into<String>) -> ConfigError {
 
 /// Keys nats-server knows that Weir does not implement yet.
 const NOT_YET: &[&str] = &[
-    "tls",
     "cluster",
     "gateway",
     "leafnodes",
@@ -133,12 +132,13 @@ fn apply_key(key: &str, value: &Spanned<Value>, opts: &mut Options) -> Result<()
         }
         "http_port" | "monitor_port" => opts.http_port = Some(port(value)?),
         "http_host" => opts.http_host = Some(value.as_str()?.to_string()),
-        "https" | "https_port" => {
-            return Err(invalid(
-                value,
-                "HTTPS monitoring is not supported yet: use http_port",
-            ))
+        "https" => {
+            let (host, port) = host_port(value)?;
+            opts.http_host = host;
+            opts.https_port = Some(port);
         }
+        "https_port" => opts.https_port = Some(port(value)?),
+        "tls" => opts.tls = Some(crate::tls::config::parse(value)?),
         "debug" => opts.debug = value.as_bool()?,
         "trace" | "trace_verbose" => opts.trace = value.as_bool()?,
         "logtime" => opts.log_time = value.as_bool()?,
@@ -330,8 +330,8 @@ mod tests {
             err.contains("2:") && err.contains("unknown field \"bogus\""),
             "{err}"
         );
-        let err = apply("tls { cert_file: x }").unwrap_err().to_string();
-        assert!(err.contains("tls is not supported"), "{err}");
+        let err = apply("cluster { port: 6222 }").unwrap_err().to_string();
+        assert!(err.contains("cluster is not supported"), "{err}");
     }
 
     #[test]

@@ -6,8 +6,11 @@ use crate::client::ClientShared;
 use crate::state::{ServerState, NATS_COMPAT_VERSION, WEIR_VERSION};
 
 pub fn for_client(state: &ServerState, client: &ClientShared, auth_required: bool) -> ServerInfo {
-    let opts = &state.opts;
+    let opts = &state.opts();
+    let (tls_required, tls_verify) = crate::tls::info_flags(opts.tls.as_ref());
     ServerInfo {
+        tls_required,
+        tls_verify,
         server_id: state.server_id.clone(),
         server_name: state.server_name.clone(),
         version: NATS_COMPAT_VERSION.to_string(),

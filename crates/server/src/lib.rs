@@ -21,6 +21,7 @@ pub mod signals;
 pub mod state;
 pub mod subscription;
 mod timefmt;
+pub mod tls;
 
 pub use options::{Authorization, JetStreamLimits, Options, SyncPolicy};
 
@@ -100,7 +101,7 @@ impl ServerHandle {
         self.state.shutdown.cancel();
         listener::close_all_clients(&self.state);
         self.tasks.close();
-        let deadline = self.state.opts.write_deadline + std::time::Duration::from_secs(1);
+        let deadline = self.state.opts().write_deadline + std::time::Duration::from_secs(1);
         if tokio::time::timeout(deadline, self.tasks.wait())
             .await
             .is_err()
@@ -129,7 +130,7 @@ impl Server {
         let state = Arc::new(ServerState::new(opts, client_addr));
         let tasks = TaskTracker::new();
 
-        let monitor_addr = match state.opts.http_port {
+        let monitor_addr = match state.opts().http_port {
             Some(port) => Some(monitor::start(state.clone(), port, &tasks).await?),
             None => None,
         };
@@ -145,8 +146,8 @@ impl Server {
         if let Some(addr) = monitor_addr {
             tracing::info!("Starting http monitor on {}", addr);
         }
-        if state.opts.jetstream {
-            if let Err(why) = check_store_dir(&state.opts) {
+        if state.opts().jetstream {
+            if let Err(why) = check_store_dir(&state.opts()) {
                 // The monitoring listener is already serving: stop it with the rest.
                 state.shutdown.cancel();
                 tasks.close();

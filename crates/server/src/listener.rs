@@ -20,8 +20,8 @@ pub async fn accept_loop(state: Arc<ServerState>, listener: TcpListener, tasks: 
         };
         match accepted {
             Ok((stream, addr)) => {
-                if state.connection_count() >= state.opts.max_connections {
-                    tracing::warn!(%addr, "maximum connections ({}) exceeded", state.opts.max_connections);
+                if state.connection_count() >= state.opts().max_connections {
+                    tracing::warn!(%addr, "maximum connections ({}) exceeded", state.opts().max_connections);
                     tasks.spawn(refuse(state.clone(), stream));
                     continue;
                 }
@@ -45,14 +45,14 @@ async fn refuse(state: Arc<ServerState>, mut stream: TcpStream) {
         server_name: state.server_name.clone(),
         version: crate::state::NATS_COMPAT_VERSION.to_string(),
         proto: 1,
-        max_payload: state.opts.max_payload_bytes,
+        max_payload: state.opts().max_payload_bytes,
         headers: true,
         ..Default::default()
     };
     info.port = state.client_port();
     weir_protocol::encode_info(&mut buf, &info);
     weir_protocol::encode_err(&mut buf, "maximum connections exceeded");
-    let _ = tokio::time::timeout(state.opts.write_deadline, stream.write_all(&buf)).await;
+    let _ = tokio::time::timeout(state.opts().write_deadline, stream.write_all(&buf)).await;
     let _ = stream.shutdown().await;
 }
 
@@ -73,7 +73,7 @@ pub fn enter_lame_duck_mode(state: Arc<ServerState>) {
     state.stop_accepting.cancel();
     let clients: Vec<_> = state.clients.lock().values().cloned().collect();
     for client in &clients {
-        let info = crate::info::for_client(&state, client, crate::auth::required(&state.opts));
+        let info = crate::info::for_client(&state, client, crate::auth::required(&state.opts()));
         client
             .out
             .send_now(|buf| weir_protocol::encode_info(buf, &info));
@@ -85,13 +85,13 @@ pub fn enter_lame_duck_mode(state: Arc<ServerState>) {
         return;
     }
     tokio::spawn(async move {
-        let grace = state.opts.lame_duck_grace_period;
+        let grace = state.opts().lame_duck_grace_period;
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
             _ = tokio::time::sleep(grace) => {}
         }
         let clients: Vec<_> = state.clients.lock().values().cloned().collect();
-        let spread = state.opts.lame_duck_duration.saturating_sub(grace);
+        let spread = state.opts().lame_duck_duration.saturating_sub(grace);
         let pause = if clients.is_empty() {
             Duration::ZERO
         } else {

@@ -50,6 +50,10 @@ pub struct Options {
     /// Monitoring HTTP port (`-m`); `Some(0)` picks an ephemeral port.
     pub http_port: Option<u16>,
     pub http_host: Option<String>,
+    /// HTTPS monitoring port (`https_port`); served with the `tls` block's certificate.
+    pub https_port: Option<u16>,
+    /// TLS for client connections (`tls { ... }`, `--tls*` flags).
+    pub tls: Option<crate::tls::TlsOptions>,
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
     pub jetstream_max_memory_bytes: Option<u64>,
@@ -105,6 +109,8 @@ impl Default for Options {
             auth_timeout: Duration::from_secs(2),
             http_port: None,
             http_host: None,
+            https_port: None,
+            tls: None,
             jetstream: false,
             store_dir: None,
             jetstream_max_memory_bytes: None,

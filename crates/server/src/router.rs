@@ -120,7 +120,7 @@ impl Router {
                     cid = target.id,
                     addr = %target.addr,
                     "Slow Consumer Detected: MaxPending of {} exceeded",
-                    state.opts.max_pending_bytes
+                    state.opts().max_pending_bytes
                 );
                 target.close(CloseReason::SlowConsumerPendingBytes);
                 return false;

@@ -112,7 +112,11 @@ impl LatencyHistogram {
 }
 
 pub struct ServerState {
-    pub opts: Options,
+    /// The options in force: replaced whole by a config reload (SIGHUP), so a reader sees one
+    /// consistent snapshot. Read through [`ServerState::opts`].
+    opts: arc_swap::ArcSwap<Options>,
+    /// Bumped by every reload so connections notice without comparing options.
+    opts_generation: AtomicU64,
     /// Where the client listener is bound (the real port when 0 was asked for).
     pub client_addr: SocketAddr,
     pub server_id: String,
@@ -155,7 +159,8 @@ impl ServerState {
         ServerState {
             stop_accepting: shutdown.child_token(),
             shutdown,
-            opts,
+            opts: arc_swap::ArcSwap::from_pointee(opts),
+            opts_generation: AtomicU64::new(0),
             client_addr,
             server_id,
             server_name,
@@ -172,6 +177,26 @@ impl ServerState {
             jetstream_max_resources: std::sync::OnceLock::new(),
             closed_connections: Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// The options in force now. Cheap: no lock and, usually, no reference count.
+    pub fn opts(&self) -> arc_swap::Guard<Arc<Options>> {
+        self.opts.load()
+    }
+
+    /// The options in force now, as an owned snapshot to keep across awaits.
+    pub fn opts_snapshot(&self) -> Arc<Options> {
+        self.opts.load_full()
+    }
+
+    pub fn opts_generation(&self) -> u64 {
+        self.opts_generation.load(Ordering::Acquire)
+    }
+
+    /// Installs reloaded options; see `reload` for what may change.
+    pub(crate) fn replace_opts(&self, opts: Options) {
+        self.opts.store(Arc::new(opts));
+        self.opts_generation.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn client_port(&self) -> u16 {

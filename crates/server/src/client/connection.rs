@@ -8,8 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use weir_protocol::{ClientOp, ConnectInfo, Limits, Progress, Publish};
 use weir_subject::Matches;
 
@@ -55,10 +54,10 @@ pub struct Connection {
 impl Connection {
     pub fn new(state: Arc<ServerState>, client: Arc<ClientShared>) -> Self {
         let limits = Limits {
-            max_control_line: state.opts.max_control_line_bytes,
-            max_payload: state.opts.max_payload_bytes,
+            max_control_line: state.opts().max_control_line_bytes,
+            max_payload: state.opts().max_payload_bytes,
         };
-        let auth_required = auth::required(&state.opts);
+        let auth_required = auth::required(&state.opts());
         Connection {
             limits,
             auth_required,
@@ -78,7 +77,9 @@ impl Connection {
         }
     }
 
-    pub async fn run(mut self, mut socket: OwnedReadHalf) {
+    /// Serves the client until it closes. `socket` is the read side of its transport (plain TCP
+    /// or TLS).
+    pub async fn run<R: AsyncRead + Unpin>(mut self, mut socket: R) {
         self.send_info();
         let reason = self.serve(&mut socket).await;
         self.client.close(reason);
@@ -87,10 +88,10 @@ impl Connection {
         self.cleanup(reason);
     }
 
-    async fn serve(&mut self, socket: &mut OwnedReadHalf) -> CloseReason {
+    async fn serve<R: AsyncRead + Unpin>(&mut self, socket: &mut R) -> CloseReason {
         let mut buf = BytesMut::with_capacity(READ_BUF_MIN_BYTES);
         let mut read_size = READ_BUF_MIN_BYTES;
-        let opts = &self.state.opts;
+        let opts = self.state.opts();
         let mut ping = tokio::time::interval_at(
             tokio::time::Instant::now() + opts.ping_interval,
             opts.ping_interval,
@@ -249,7 +250,7 @@ impl Connection {
         let Ok(info) = serde_json::from_slice::<ConnectInfo>(json) else {
             return Flow::Close(CloseReason::ProtocolViolation);
         };
-        if self.auth_required && !auth::check(&self.state.opts.authorization, &info) {
+        if self.auth_required && !auth::check(&self.state.opts().authorization, &info) {
             tracing::warn!(
                 cid = self.client.id,
                 addr = %self.client.addr,
@@ -361,7 +362,7 @@ impl Connection {
     }
 
     fn on_ping_timer(&mut self) -> Flow {
-        if self.pings_out + 1 > self.state.opts.ping_max {
+        if self.pings_out + 1 > self.state.opts().ping_max {
             self.send_err("Stale Connection");
             return Flow::Close(CloseReason::StaleConnection);
         }

@@ -105,7 +105,7 @@ pub async fn serve(state: Arc<ServerState>, stream: TcpStream, addr: SocketAddr)
     // Latency matters more than packet count here: writes are already batched per flush.
     let _ = stream.set_nodelay(true);
     let id = state.next_client_id();
-    let client = Arc::new(ClientShared::new(id, addr, state.opts.max_pending_bytes));
+    let client = Arc::new(ClientShared::new(id, addr, state.opts().max_pending_bytes));
     state
         .totals
         .total_connections
@@ -116,7 +116,7 @@ pub async fn serve(state: Arc<ServerState>, stream: TcpStream, addr: SocketAddr)
     let writer = tokio::spawn(writer::run(
         client.clone(),
         write_half,
-        state.opts.write_deadline,
+        state.opts().write_deadline,
         state.clone(),
     ));
     Connection::new(state.clone(), client.clone())

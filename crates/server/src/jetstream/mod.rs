@@ -52,7 +52,7 @@ pub fn advisory_payload(mut body: serde_json::Value) -> Vec<u8> {
 
 /// Starts JetStream: restores the streams on disk and serves `$JS.API.>`.
 pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
-    let js = Arc::new(manager::JetStream::new(&state.opts));
+    let js = Arc::new(manager::JetStream::new(&state.opts()));
     tracing::info!("Starting JetStream");
     tracing::info!("  Storage directory: {}", js.store_root().display());
     js.recover(state);

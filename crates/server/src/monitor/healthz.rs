@@ -71,7 +71,7 @@ fn check(state: &ServerState, opts: HealthzOptions) -> Result<(), (&'static str,
     {
         return Err(("error", NOT_LISTENING.to_string()));
     }
-    if !state.opts.jetstream {
+    if !state.opts().jetstream {
         return Ok(());
     }
     let Some(js) = state.jetstream.get() else {

@@ -154,7 +154,7 @@ pub struct ServerJsLimits {
 }
 
 pub fn server_js_limits(state: &ServerState) -> ServerJsLimits {
-    let opts = &state.opts;
+    let opts = &state.opts();
     let store_dir = opts.jetstream_dir();
     let (max_memory, max_storage) = *state.jetstream_max_resources.get_or_init(|| {
         let memory = opts
@@ -220,7 +220,7 @@ fn jsz_json(state: &ServerState, opts: &JszOptions) -> Value {
         "store_dir": limits.store_dir.to_string_lossy(),
     });
     // 2.10+ reports the lazy fsync interval; Weir reports it when configured.
-    if let SyncPolicy::Interval(every) = state.opts.sync {
+    if let SyncPolicy::Interval(every) = state.opts().sync {
         config["sync_interval"] = json!(every.as_nanos() as u64);
     }
     let info = js.account_info();

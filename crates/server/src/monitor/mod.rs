@@ -35,10 +35,10 @@ pub async fn start(
     tasks: &TaskTracker,
 ) -> Result<SocketAddr, StartError> {
     let host = state
-        .opts
+        .opts()
         .http_host
         .clone()
-        .unwrap_or_else(|| state.opts.host.clone());
+        .unwrap_or_else(|| state.opts().host.clone());
     let addr = format!("{host}:{port}");
     let listener = TcpListener::bind(&addr)
         .await
@@ -123,7 +123,7 @@ fn traffic(state: &ServerState) -> Traffic {
 }
 
 pub fn varz_json(state: &ServerState) -> Value {
-    let opts = &state.opts;
+    let opts = &state.opts();
     let traffic = traffic(state);
     let now = SystemTime::now();
     json!({
