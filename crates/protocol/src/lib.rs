@@ -19,6 +19,10 @@ mod info;
 mod lex;
 mod server_ops;
 
+/// Fuzz harnesses shared by `fuzz/` and the stable corpus replay test; not a public API.
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(test)]
 mod proptests;
 

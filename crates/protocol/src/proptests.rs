@@ -1,11 +1,14 @@
-//! Property tests: chunking independence, robustness on arbitrary bytes, and MSG round trips.
+//! Property tests: chunking independence, robustness on arbitrary bytes, and MSG round trips,
+//! for both the client-op and the server-op parser; plus the fuzz harnesses
+//! (`crate::fuzzing`) driven by generated, corrupted op streams on stable.
 
 use bytes::BytesMut;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
 use crate::{
-    encode_msg, parse_client_op, parse_server_op, ClientOp, Limits, ParseError, Progress, ServerOp,
+    encode_err, encode_info, encode_msg, fuzzing, parse_client_op, parse_server_op, ClientOp,
+    ConnectInfo, Limits, ParseError, Progress, ServerInfo, ServerOp, OK, PING, PONG,
 };
 
 /// An owned copy of a `ClientOp`, so ops can outlive the buffer they were parsed from.
@@ -253,6 +256,96 @@ fn stream() -> impl Strategy<Value = (Vec<Owned>, Vec<u8>)> {
     })
 }
 
+/// Server ops whose encoding parses back to exactly the same value.
+fn server_op() -> impl Strategy<Value = ServerOp> {
+    prop_oneof![
+        4 => (token(), "[0-9]{1,6}", prop::option::of(token()),
+              prop::option::weighted(0.3, headers()), vec(any::<u8>(), 0..300))
+            .prop_map(|(subject, sid, reply, headers, payload)| ServerOp::Msg {
+                subject,
+                sid: sid.into_bytes(),
+                reply,
+                headers,
+                payload,
+            }),
+        1 => ("[a-zA-Z0-9]{0,12}", any::<u16>(), any::<bool>(), prop::option::of("[ -~]{0,8}"))
+            .prop_map(|(server_id, port, headers, nonce)| ServerOp::Info(Box::new(ServerInfo {
+                server_id,
+                port,
+                headers,
+                nonce,
+                ..ServerInfo::default()
+            }))),
+        // The parser trims the text and strips one pair of quotes, so generate trimmed text.
+        1 => "[ -~]{0,30}".prop_map(|t| ServerOp::Err(t.trim().to_owned())),
+        1 => Just(ServerOp::Ping),
+        1 => Just(ServerOp::Pong),
+        1 => Just(ServerOp::Ok),
+    ]
+}
+
+fn encode_server_op(op: &ServerOp, out: &mut BytesMut) {
+    match op {
+        ServerOp::Msg {
+            subject,
+            sid,
+            reply,
+            headers,
+            payload,
+        } => encode_msg(
+            out,
+            subject,
+            sid,
+            reply.as_deref(),
+            headers.as_deref(),
+            payload,
+        ),
+        ServerOp::Info(info) => encode_info(out, info),
+        ServerOp::Err(text) => encode_err(out, text),
+        ServerOp::Ping => out.extend_from_slice(PING),
+        ServerOp::Pong => out.extend_from_slice(PONG),
+        ServerOp::Ok => out.extend_from_slice(OK),
+    }
+}
+
+fn server_stream() -> impl Strategy<Value = (Vec<ServerOp>, Vec<u8>)> {
+    vec(server_op(), 1..30).prop_map(|ops| {
+        let mut out = BytesMut::new();
+        for op in &ops {
+            encode_server_op(op, &mut out);
+        }
+        (ops, out.to_vec())
+    })
+}
+
+/// What the server-op parser makes of a stream: the ops, the error that stopped it, and
+/// how many bytes the complete ops used.
+type ServerOutcome = (Vec<ServerOp>, Option<ParseError>, usize);
+
+/// Feeds `stream` to `parse_server_op` in reads of the given sizes (cycled), parsing as far
+/// as possible after each, as a tool reading a socket would. One cut of the whole length
+/// parses it in one go.
+fn parse_server_chunked(stream: &[u8], cuts: &[usize]) -> ServerOutcome {
+    let mut ops = Vec::new();
+    let (mut used, mut fed) = (0, 0);
+    let mut cut = cuts.iter().cycle();
+    while fed < stream.len() {
+        fed += (*cut.next().unwrap_or(&1)).clamp(1, stream.len() - fed);
+        loop {
+            match parse_server_op(&stream[used..fed]) {
+                Ok(Some((op, n))) => {
+                    assert!(n > 0 && n <= fed - used);
+                    ops.push(op);
+                    used += n;
+                }
+                Ok(None) => break,
+                Err(e) => return (ops, Some(e), used),
+            }
+        }
+    }
+    (ops, None, used)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -339,5 +432,88 @@ proptest! {
             payload,
         };
         prop_assert_eq!(parsed, Ok(Some((expected, out.len()))));
+    }
+
+    #[test]
+    fn server_chunking_never_changes_the_ops(
+        (expected, bytes) in server_stream(),
+        cuts in vec(1usize..80, 1..20),
+    ) {
+        let whole = parse_server_chunked(&bytes, &[bytes.len()]);
+        prop_assert_eq!(&whole, &(expected, None, bytes.len()));
+        prop_assert_eq!(&parse_server_chunked(&bytes, &cuts), &whole);
+        prop_assert_eq!(&parse_server_chunked(&bytes, &[1]), &whole);
+    }
+
+    #[test]
+    fn corrupted_server_streams_fail_the_same_way_however_split(
+        (_, mut bytes) in server_stream(),
+        edits in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cuts in vec(1usize..40, 1..10),
+    ) {
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        prop_assert_eq!(
+            parse_server_chunked(&bytes, &[bytes.len()]),
+            parse_server_chunked(&bytes, &cuts)
+        );
+    }
+
+    #[test]
+    fn arbitrary_server_streams_never_panic(
+        bytes in vec(any::<u8>(), 0..600),
+        cuts in vec(1usize..40, 1..10),
+    ) {
+        // Unlike arbitrary_bytes_never_panic, this parses past the first op, in reads.
+        let whole = parse_server_chunked(&bytes, &[bytes.len()]);
+        prop_assert!(whole.2 <= bytes.len());
+        prop_assert_eq!(parse_server_chunked(&bytes, &cuts), whole);
+    }
+
+    /// The fuzz harnesses' invariants (split independence, encoder round trips, CONNECT
+    /// JSON round trips) on op-shaped input, which random bytes rarely reach.
+    #[test]
+    fn fuzz_harnesses_hold_on_corrupted_op_streams(
+        (_, mut client) in stream(),
+        (_, mut server) in server_stream(),
+        edits in vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+    ) {
+        for (at, byte) in &edits {
+            let i = at.index(client.len());
+            client[i] = *byte;
+            let i = at.index(server.len());
+            server[i] = *byte;
+        }
+        fuzzing::client_stream(&client);
+        fuzzing::server_stream(&server);
+    }
+
+    #[test]
+    fn fuzz_harness_holds_on_corrupted_connect_json(
+        (user, pass, token, echo, protocol) in (
+            prop::option::of("[ -~]{0,12}"),
+            prop::option::of("[ -~]{0,12}"),
+            prop::option::of("[ -~]{0,12}"),
+            any::<bool>(),
+            any::<i32>(),
+        ),
+        edits in vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+    ) {
+        let info = ConnectInfo {
+            user,
+            pass,
+            auth_token: token,
+            echo,
+            protocol,
+            ..ConnectInfo::default()
+        };
+        let mut json = serde_json::to_vec(&info).expect("ConnectInfo serialises");
+        for (at, byte) in edits {
+            let i = at.index(json.len());
+            json[i] = byte;
+        }
+        fuzzing::connect_json(&json);
     }
 }
