@@ -28,6 +28,13 @@ pub struct Flags {
     pub password: Option<String>,
     pub token: Option<String>,
     pub ports_file_dir: Option<PathBuf>,
+    /// `--tls`: TLS on (needs `--tlscert` and `--tlskey`, or a `tls` block).
+    pub tls: Option<bool>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_ca_cert: Option<PathBuf>,
+    /// `--tlsverify`: TLS on, client certificates required and verified.
+    pub tls_verify: Option<bool>,
 }
 
 /// What the command line asks for.
@@ -88,6 +95,11 @@ const FLAGS: &[(&[&str], Kind)] = &[
     (&["pass"], Kind::Value),
     (&["auth"], Kind::Value),
     (&["ports_file_dir"], Kind::Value),
+    (&["tls"], Kind::Bool),
+    (&["tlscert"], Kind::Value),
+    (&["tlskey"], Kind::Value),
+    (&["tlscacert"], Kind::Value),
+    (&["tlsverify"], Kind::Bool),
     (&["v", "version"], Kind::Bool),
     (&["h", "help"], Kind::Bool),
     (&["sl", "signal"], Kind::Value),
@@ -159,6 +171,8 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, FlagErr
                     }
                     "T" => flags.log_time = Some(on),
                     "log_json" => flags.log_json = Some(on),
+                    "tls" => flags.tls = Some(on),
+                    "tlsverify" => flags.tls_verify = Some(on),
                     _ => {}
                 }
             }
@@ -197,6 +211,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, FlagErr
                     "pass" => flags.password = Some(value),
                     "auth" => flags.token = Some(value),
                     "ports_file_dir" => flags.ports_file_dir = Some(value.into()),
+                    "tlscert" => flags.tls_cert = Some(value.into()),
+                    "tlskey" => flags.tls_key = Some(value.into()),
+                    "tlscacert" => flags.tls_ca_cert = Some(value.into()),
                     "sl" => {
                         let (command, pid) = match value.split_once('=') {
                             Some((c, p)) => (c.to_string(), Some(p.to_string())),
@@ -269,6 +286,35 @@ impl Flags {
         if let Some(v) = &self.token {
             opts.authorization.token = Some(v.clone());
         }
+        self.apply_tls(opts);
+    }
+
+    /// nats-server: `--tls`, `--tlsverify`, `--tlscert` or `--tlskey` turn TLS on; each given
+    /// flag overrides the `tls` block's field. A missing certificate or key is reported when
+    /// the server starts (`tls::check_at_start`).
+    fn apply_tls(&self, opts: &mut Options) {
+        let verify = self.tls_verify == Some(true);
+        let on = self.tls == Some(true)
+            || verify
+            || self.tls_cert.is_some()
+            || self.tls_key.is_some()
+            || self.tls_ca_cert.is_some();
+        if !on {
+            return;
+        }
+        let tls = opts.tls.get_or_insert_with(Default::default);
+        if let Some(v) = &self.tls_cert {
+            tls.cert_file = Some(v.clone());
+        }
+        if let Some(v) = &self.tls_key {
+            tls.key_file = Some(v.clone());
+        }
+        if let Some(v) = &self.tls_ca_cert {
+            tls.ca_file = Some(v.clone());
+        }
+        if verify {
+            tls.verify = true;
+        }
     }
 }
 
@@ -304,6 +350,13 @@ Authorization Options:
         --user <user>                User required for connections
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
+
+TLS Options:
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
 
 Common Options:
     -h, --help                       Show this message
@@ -395,6 +448,30 @@ mod tests {
             parse(["--log_size_limit".to_string(), "big".to_string()]),
             Err(FlagError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn tls_flags_turn_tls_on() {
+        let mut opts = Options::default();
+        run(&["--tlscert", "c.pem", "--tlskey=k.pem"]).apply(&mut opts);
+        let tls = opts.tls.clone().expect("tls on");
+        assert_eq!(tls.cert_file, Some(PathBuf::from("c.pem")));
+        assert_eq!(tls.key_file, Some(PathBuf::from("k.pem")));
+        assert!(!tls.verify);
+        run(&["--tlsverify", "--tlscacert", "ca.pem"]).apply(&mut opts);
+        let tls = opts.tls.clone().expect("tls on");
+        assert!(tls.verify);
+        assert_eq!(tls.ca_file, Some(PathBuf::from("ca.pem")));
+        assert_eq!(
+            tls.cert_file,
+            Some(PathBuf::from("c.pem")),
+            "kept from before"
+        );
+        let mut plain = Options::default();
+        run(&["-p", "1"]).apply(&mut plain);
+        assert!(plain.tls.is_none());
+        run(&["--tls"]).apply(&mut plain);
+        assert!(plain.tls.is_some());
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn for_client(state: &ServerState, client: &ClientShared, auth_required: boo
         client_id: client.id,
         client_ip: client.addr.ip().to_string(),
         auth_required,
+        nonce: client.nonce.clone(),
         jetstream: state.jetstream.get().is_some(),
         ldm: state.lame_duck.load(std::sync::atomic::Ordering::Relaxed),
         weir_version: WEIR_VERSION.to_string(),

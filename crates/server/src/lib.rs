@@ -16,6 +16,7 @@ pub mod match_cache;
 mod monitor;
 pub mod options;
 mod process;
+pub mod reload;
 pub mod router;
 pub mod signals;
 pub mod state;
@@ -23,7 +24,10 @@ pub mod subscription;
 mod timefmt;
 pub mod tls;
 
-pub use options::{Authorization, JetStreamLimits, Options, SyncPolicy};
+#[doc(hidden)]
+pub use auth::fuzzing as auth_fuzzing;
+pub use auth::{PermissionsConfig, ResponsesConfig, SubjectRules};
+pub use options::{Authorization, JetStreamLimits, Options, SyncPolicy, UserConfig};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,12 +56,16 @@ pub enum StartError {
     /// `[FTL] Can't start JetStream: …` and exits with status 1; `weir-server` does the same.
     #[error("Can't start JetStream: {0}")]
     JetStream(String),
+    /// The TLS setup cannot be used (certificate files, `https_port` without `tls`).
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A running server. Dropping it does not stop the server; call `shutdown`.
 pub struct ServerHandle {
     state: Arc<ServerState>,
     monitor_addr: Option<SocketAddr>,
+    monitor_https_addr: Option<SocketAddr>,
     tasks: TaskTracker,
 }
 
@@ -70,6 +78,11 @@ impl ServerHandle {
     /// Where the monitoring HTTP listener is bound, if enabled.
     pub fn monitor_addr(&self) -> Option<SocketAddr> {
         self.monitor_addr
+    }
+
+    /// Where the HTTPS monitoring listener is bound, if `https_port` is set.
+    pub fn monitor_https_addr(&self) -> Option<SocketAddr> {
+        self.monitor_https_addr
     }
 
     /// The shared state, for in-crate tests that exercise server internals.
@@ -87,6 +100,11 @@ impl ServerHandle {
     /// then shut down.
     pub fn enter_lame_duck_mode(&self) {
         listener::enter_lame_duck_mode(self.state.clone());
+    }
+
+    /// Applies re-read options (SIGHUP); returns the names of the options that changed.
+    pub fn reload(&self, opts: Options) -> Result<Vec<&'static str>, reload::ReloadError> {
+        reload::apply(&self.state, opts)
     }
 
     /// Stops accepting, flushes pending output to clients, closes every connection and waits
@@ -116,6 +134,7 @@ pub struct Server;
 impl Server {
     /// Binds the listeners and starts serving in the current tokio runtime.
     pub async fn start(opts: Options) -> Result<ServerHandle, StartError> {
+        tls::check_at_start(&opts).map_err(|err| StartError::Tls(err.to_string()))?;
         let addr = format!("{}:{}", opts.host, opts.port);
         let tcp = TcpListener::bind(&addr)
             .await
@@ -134,6 +153,17 @@ impl Server {
             Some(port) => Some(monitor::start(state.clone(), port, &tasks).await?),
             None => None,
         };
+        let monitor_https_addr = match state.opts().https_port {
+            Some(port) => match monitor::start_https(state.clone(), port, &tasks).await {
+                Ok(addr) => Some(addr),
+                Err(err) => {
+                    state.shutdown.cancel();
+                    tasks.close();
+                    return Err(err);
+                }
+            },
+            None => None,
+        };
 
         tracing::info!("Starting weir-server");
         tracing::info!(
@@ -145,6 +175,9 @@ impl Server {
         tracing::info!("  ID:       {}", state.server_id);
         if let Some(addr) = monitor_addr {
             tracing::info!("Starting http monitor on {}", addr);
+        }
+        if let Some(addr) = monitor_https_addr {
+            tracing::info!("Starting https monitor on {}", addr);
         }
         if state.opts().jetstream {
             if let Err(why) = check_store_dir(&state.opts()) {
@@ -168,12 +201,16 @@ impl Server {
             }
         }
         tracing::info!("Listening for client connections on {}", client_addr);
+        if state.opts().tls.is_some() {
+            tracing::info!("TLS required for client connections");
+        }
         tracing::info!("Server is ready");
 
         tasks.spawn(listener::accept_loop(state.clone(), tcp, tasks.clone()));
         Ok(ServerHandle {
             state,
             monitor_addr,
+            monitor_https_addr,
             tasks,
         })
     }

@@ -11,8 +11,12 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::{self, CloseReason};
 use crate::state::ServerState;
+use crate::tls::cache::{TlsConfigCache, Transport};
 
 pub async fn accept_loop(state: Arc<ServerState>, listener: TcpListener, tasks: TaskTracker) {
+    // Plain or TLS is decided per connection from the options in force (a reload may add,
+    // drop or change TLS); the rustls config is rebuilt once per reload, not per connection.
+    let tls = TlsConfigCache::new();
     loop {
         let accepted = tokio::select! {
             _ = state.stop_accepting.cancelled() => break,
@@ -25,7 +29,18 @@ pub async fn accept_loop(state: Arc<ServerState>, listener: TcpListener, tasks: 
                     tasks.spawn(refuse(state.clone(), stream));
                     continue;
                 }
-                tasks.spawn(client::serve(state.clone(), stream, addr));
+                match tls.get(&state) {
+                    Transport::Plain => {
+                        tasks.spawn(client::serve(state.clone(), stream, addr));
+                    }
+                    Transport::Tls(setup) => {
+                        tasks.spawn(client::serve_tls(state.clone(), stream, addr, setup));
+                    }
+                    Transport::Unavailable => {
+                        // Dropping the socket closes it: never serve plaintext when TLS is asked.
+                        tracing::error!(%addr, "TLS is configured but its certificate could not be loaded; connection refused");
+                    }
+                }
             }
             Err(err) => {
                 // Out of file descriptors and similar: back off instead of spinning.
@@ -40,7 +55,11 @@ pub async fn accept_loop(state: Arc<ServerState>, listener: TcpListener, tasks: 
 /// nats-server sends INFO, then the error, then closes.
 async fn refuse(state: Arc<ServerState>, mut stream: TcpStream) {
     let mut buf = BytesMut::new();
+    let (tls_required, tls_verify) = crate::tls::info_flags(state.opts().tls.as_ref());
+    // Like nats-server, refused before any TLS handshake: INFO and the error in plaintext.
     let mut info = weir_protocol::ServerInfo {
+        tls_required,
+        tls_verify,
         server_id: state.server_id.clone(),
         server_name: state.server_name.clone(),
         version: crate::state::NATS_COMPAT_VERSION.to_string(),

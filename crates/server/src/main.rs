@@ -156,18 +156,27 @@ impl Signals {
                     Ok(()) => tracing::info!("File log re-opened"),
                     Err(err) => tracing::error!("Unable to re-open the log file: {err}"),
                 },
-                _ = self.hangup.recv() => reload(flags, log),
+                _ = self.hangup.recv() => reload(handle, flags, log),
             }
         }
     }
 }
 
-/// SIGHUP: re-reads the config file and applies what is safe to change while running.
-fn reload(flags: &Flags, log: &LogHandle) {
-    match load_options(flags) {
-        Ok(opts) => {
-            log.set_levels(opts.debug, opts.trace);
-            tracing::info!("Reloaded: logging levels (other options take effect on restart)");
+/// SIGHUP: re-reads the config file and applies it, unless it changes an option that needs
+/// a restart (then nothing changes and the error says which option).
+fn reload(handle: &ServerHandle, flags: &Flags, log: &LogHandle) {
+    let opts = match load_options(flags) {
+        Ok(opts) => opts,
+        Err(err) => {
+            tracing::error!("Failed to reload server configuration: {err}");
+            return;
+        }
+    };
+    let (debug, trace) = (opts.debug, opts.trace);
+    match handle.reload(opts) {
+        Ok(_) => {
+            log.set_levels(debug, trace);
+            tracing::info!("Reloaded server configuration");
         }
         Err(err) => tracing::error!("Failed to reload server configuration: {err}"),
     }

@@ -4,12 +4,26 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Credentials for the single-user or token `authorization` block.
+/// The `authorization` block: a token, one user, or a list of users.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Authorization {
     pub user: Option<String>,
     pub password: Option<String>,
     pub token: Option<String>,
+    pub users: Vec<UserConfig>,
+    /// Permissions of users that have none of their own.
+    pub default_permissions: Option<crate::auth::PermissionsConfig>,
+}
+
+/// One entry of `authorization { users: [...] }`: a password user or an nkey user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserConfig {
+    pub user: Option<String>,
+    /// Plain text or a bcrypt hash (`$2a$...`).
+    pub password: Option<String>,
+    /// The user's public nkey (`U...`).
+    pub nkey: Option<String>,
+    pub permissions: Option<crate::auth::PermissionsConfig>,
 }
 
 /// When JetStream file writes reach the disk.
@@ -61,6 +75,8 @@ pub struct Options {
     pub sync: SyncPolicy,
     pub jetstream_limits: JetStreamLimits,
     pub authorization: Authorization,
+    /// The user a client without credentials connects as (`no_auth_user`).
+    pub no_auth_user: Option<String>,
     pub pid_file: Option<PathBuf>,
     pub ports_file_dir: Option<PathBuf>,
     pub log_file: Option<PathBuf>,
@@ -118,6 +134,7 @@ impl Default for Options {
             sync: SyncPolicy::Always,
             jetstream_limits: JetStreamLimits::default(),
             authorization: Authorization::default(),
+            no_auth_user: None,
             pid_file: None,
             ports_file_dir: None,
             log_file: None,

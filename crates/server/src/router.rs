@@ -81,6 +81,9 @@ impl Router {
     }
 
     fn deliver(&mut self, state: &ServerState, sub: &SubRef, msg: &InboundMsg<'_>) -> bool {
+        if !sub.permits(msg.subject, msg.reply) {
+            return false;
+        }
         match sub.admit() {
             Admit::Skip => return false,
             Admit::DeliverLast => self.to_retire.push(sub.0.clone()),
@@ -105,6 +108,16 @@ impl Router {
         let queued = target.out.queue(size, |buf| {
             weir_protocol::encode_msg(buf, msg.subject, &sub.sid, msg.reply, headers, msg.payload)
         });
+        if tracing::enabled!(tracing::Level::TRACE) && queued != Queued::Dropped {
+            let line = crate::client::trace::delivery(
+                msg.subject,
+                &sub.sid,
+                msg.reply,
+                headers.map(<[u8]>::len),
+                msg.payload.len(),
+            );
+            tracing::trace!("{} - cid:{} - {line}", target.addr, target.id);
+        }
         match queued {
             Queued::NeedsFlush => self.to_flush.push(target.clone()),
             Queued::Pending => {

@@ -117,6 +117,8 @@ pub struct ServerState {
     opts: arc_swap::ArcSwap<Options>,
     /// Bumped by every reload so connections notice without comparing options.
     opts_generation: AtomicU64,
+    /// Tells connections about reloads (carries the new generation).
+    reload_tx: tokio::sync::watch::Sender<u64>,
     /// Where the client listener is bound (the real port when 0 was asked for).
     pub client_addr: SocketAddr,
     pub server_id: String,
@@ -161,6 +163,7 @@ impl ServerState {
             shutdown,
             opts: arc_swap::ArcSwap::from_pointee(opts),
             opts_generation: AtomicU64::new(0),
+            reload_tx: tokio::sync::watch::Sender::new(0),
             client_addr,
             server_id,
             server_name,
@@ -196,7 +199,13 @@ impl ServerState {
     /// Installs reloaded options; see `reload` for what may change.
     pub(crate) fn replace_opts(&self, opts: Options) {
         self.opts.store(Arc::new(opts));
-        self.opts_generation.fetch_add(1, Ordering::AcqRel);
+        let generation = self.opts_generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.reload_tx.send_replace(generation);
+    }
+
+    /// A receiver that wakes when the options are reloaded.
+    pub fn reloads(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.reload_tx.subscribe()
     }
 
     pub fn client_port(&self) -> u16 {

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::auth::ClientGuard;
 use crate::client::ClientShared;
 
 /// A message as it reaches an internal handler; borrowed from the publisher's read buffer.
@@ -54,6 +55,9 @@ pub struct Subscription {
     /// Set once the subscription has left the index; late deliveries from stale match
     /// results are dropped.
     retired: AtomicBool,
+    /// The owner's permissions, when it has any: deliveries on denied subjects are
+    /// filtered, and reply subjects are granted for `allow_responses`.
+    pub guard: Option<Arc<ClientGuard>>,
 }
 
 /// What a delivery attempt decided.
@@ -80,7 +84,29 @@ impl Subscription {
             max_msgs: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             retired: AtomicBool::new(false),
+            guard: None,
         }
+    }
+
+    pub fn with_guard(mut self, guard: Option<Arc<ClientGuard>>) -> Self {
+        self.guard = guard;
+        self
+    }
+
+    /// Whether the owner's permissions let this message through; records a reply grant
+    /// when they allow responses.
+    pub fn permits(&self, subject: &[u8], reply: Option<&[u8]>) -> bool {
+        let Some(guard) = &self.guard else {
+            return true;
+        };
+        let permissions = guard.permissions();
+        if permissions.denies_delivery(subject, self.queue.as_deref()) {
+            return false;
+        }
+        if let (Some(reply), Some(_)) = (reply, permissions.responses()) {
+            guard.grant_reply(reply);
+        }
+        true
     }
 
     /// Counts one delivery against the auto-unsubscribe limit.

@@ -1,5 +1,6 @@
 //! The server binary's log file: size-based rotation (`logfile_size_limit`), pruning
-//! (`logfile_max_num`), JSON lines (`--log-json`), `-D`, and SIGUSR1 reopening. Rotation
+//! (`logfile_max_num`), JSON lines (`--log-json`), `-D`, and SIGUSR1 reopening; and SIGHUP
+//! reloading limits and authorization from the edited config file. Rotation
 //! runs on both targets (`WEIR_TEST_TARGET=nats-server`); pruning, JSON and reopen are
 //! checked on Weir only (2.9.10 has no `logfile_max_num`, and no JSON logs at all).
 
@@ -223,6 +224,8 @@ fn dash_v_traces_client_operations_without_credentials() {
             "- <<- [SUB foo 1]",
             "- <<- [PUB foo 5]",
             r#"- <<- MSG_PAYLOAD: ["hello"]"#,
+            "- ->> [MSG foo 1 5]",
+            "- ->> [PONG]",
             r#"<<- [CONNECT {"verbose":false,"user":"u","pass":"[REDACTED]"}]"#,
         ] {
             assert_eq!(
@@ -297,4 +300,86 @@ fn sigusr1_reopens_a_renamed_log_file() {
     server.stop();
     let fresh = std::fs::read_to_string(&log).expect("new log");
     assert!(fresh.contains("Server Exiting"), "{fresh}");
+}
+
+/// Reads one CRLF line from a blocking socket (bounded by its read timeout).
+fn read_line(reader: &mut impl std::io::BufRead) -> String {
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read a line");
+    line.trim_end().to_string()
+}
+
+#[test]
+fn sighup_reloads_limits_and_authorization() {
+    use std::io::{BufReader, Write};
+    let dir = TempDir::new();
+    let log = dir.path().join("server.log");
+    let users = |names: &str| format!("authorization {{ users: [{names}] }}");
+    let conf = write_conf(
+        dir.path(),
+        &log,
+        &users("{user: alice, password: pw}, {user: bob, password: pw}"),
+    );
+    let running = start(&conf, &[], dir.path(), "server.log");
+    let text = std::fs::read_to_string(&conf).expect("read conf");
+    let addr = text.split('"').nth(1).expect("listen address").to_string();
+    let connect = |user: &str| {
+        let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let info = read_line(&mut reader);
+        let connect = format!(
+            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"pw\"}}\r\nPING\r\n"
+        );
+        stream.write_all(connect.as_bytes()).expect("send");
+        assert_eq!(read_line(&mut reader), "PONG", "{user} connects");
+        (stream, reader, info)
+    };
+    let (_alice, _, info) = connect("alice");
+    assert!(info.contains("\"max_payload\":1048576"), "{info}");
+    let (_bob, mut bob_reader, _) = connect("bob");
+
+    // Lower max_payload, remove bob, and reload.
+    let edited = text.replace(
+        &users("{user: alice, password: pw}, {user: bob, password: pw}"),
+        &format!(
+            "max_payload: 1024\n{}",
+            users("{user: alice, password: pw}")
+        ),
+    );
+    std::fs::write(&conf, edited).expect("edit conf");
+    running.signal("HUP");
+
+    // bob is closed; a new connection sees the new limit.
+    let mut rest = String::new();
+    let n = std::io::Read::read_to_string(&mut bob_reader, &mut rest).expect("bob closed");
+    assert_eq!((n, rest.as_str()), (0, ""), "bob closed without a word");
+    let (_alice2, _, info) = connect("alice");
+    assert!(info.contains("\"max_payload\":1024"), "{info}");
+
+    // A reload that changes an option needing a restart changes nothing and says why.
+    let text = std::fs::read_to_string(&conf).expect("read conf");
+    let moved = text.replacen("listen: \"127.0.0.1:", "listen: \"127.0.0.2:", 1);
+    std::fs::write(&conf, moved).expect("edit conf");
+    running.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !all_text(dir.path(), "server.log")
+        .contains("config reload not supported for Host: old=127.0.0.1, new=127.0.0.2")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no reload error in the log:\n{}",
+            all_text(dir.path(), "server.log")
+        );
+        // Short poll interval of a bounded wait for the log line.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (_alice3, _, info) = connect("alice");
+    assert!(
+        info.contains("\"max_payload\":1024"),
+        "still the last good config: {info}"
+    );
+    running.stop();
 }

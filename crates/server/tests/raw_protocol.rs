@@ -564,7 +564,7 @@ fn user_auth(o: &mut Options) {
     o.authorization = Authorization {
         user: Some("alice".into()),
         password: Some("pw".into()),
-        token: None,
+        ..Authorization::default()
     };
 }
 

@@ -13,11 +13,14 @@ use weir_protocol::{ClientOp, ConnectInfo, Limits, Progress, Publish};
 use weir_subject::Matches;
 
 use super::{ClientShared, CloseReason};
-use crate::auth;
+use crate::auth::{self, ClientGuard};
 use crate::info;
 use crate::router::{retire, Router};
 use crate::state::ServerState;
 use crate::subscription::{InboundMsg, SubRef, Subscription, Target};
+
+mod authorize;
+use authorize::subscribe_violation;
 
 /// Reads start small so idle connections cost little, and grow while reads fill the buffer.
 const READ_BUF_MIN_BYTES: usize = 512;
@@ -37,6 +40,7 @@ pub struct Connection {
     limits: Limits,
     /// CONNECT seen. Until then nats-server's defaults apply (verbose and pedantic on).
     connected: bool,
+    /// CONNECT must authenticate, and nothing else is accepted before it.
     auth_required: bool,
     verbose: bool,
     pedantic: bool,
@@ -46,6 +50,12 @@ pub struct Connection {
     /// When the outstanding server PING was sent, to measure RTT from its PONG.
     ping_sent: Option<std::time::Instant>,
     match_cache: MatchCache,
+    /// The accepted CONNECT, kept to re-authenticate after a reload.
+    connect: Option<ConnectInfo>,
+    /// Enforces the user's permissions; `None` when the server has no authorization.
+    guard: Option<Arc<ClientGuard>>,
+    /// Reload notifications (the options generation).
+    reloads: tokio::sync::watch::Receiver<u64>,
     router: Router,
     in_msgs: u64,
     in_bytes: u64,
@@ -53,12 +63,17 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(state: Arc<ServerState>, client: Arc<ClientShared>) -> Self {
+        let opts = state.opts();
         let limits = Limits {
-            max_control_line: state.opts().max_control_line_bytes,
-            max_payload: state.opts().max_payload_bytes,
+            max_control_line: opts.max_control_line_bytes,
+            max_payload: opts.max_payload_bytes,
         };
-        let auth_required = auth::required(&state.opts());
+        let auth_required = auth::enabled(&opts);
+        drop(opts);
         Connection {
+            connect: None,
+            guard: None,
+            reloads: state.reloads(),
             limits,
             auth_required,
             connected: false,
@@ -108,6 +123,16 @@ impl Connection {
                 biased;
                 _ = cancel.cancelled() => {
                     return self.client.out.close_reason().unwrap_or(CloseReason::ServerShutdown);
+                }
+                changed = self.reloads.changed() => {
+                    if changed.is_err() {
+                        continue;
+                    }
+                    if let Flow::Close(reason) = self.on_reload() {
+                        return reason;
+                    }
+                    self.end_batch();
+                    continue;
                 }
                 _ = &mut auth_deadline, if self.auth_required && !self.connected => {
                     self.send_err("Authentication Timeout");
@@ -250,14 +275,10 @@ impl Connection {
         let Ok(info) = serde_json::from_slice::<ConnectInfo>(json) else {
             return Flow::Close(CloseReason::ProtocolViolation);
         };
-        if self.auth_required && !auth::check(&self.state.opts().authorization, &info) {
-            tracing::warn!(
-                cid = self.client.id,
-                addr = %self.client.addr,
-                "authentication error"
-            );
-            self.send_err("Authorization Violation");
-            return Flow::Close(CloseReason::AuthenticationViolation);
+        if self.auth_required {
+            if let Flow::Close(reason) = self.authenticate(&info) {
+                return Flow::Close(reason);
+            }
         }
         if info.no_responders && !info.headers {
             self.send_err("no responders requires headers support");
@@ -269,6 +290,9 @@ impl Connection {
         self.echo = info.echo;
         self.no_responders = info.no_responders;
         self.client.headers.store(info.headers, Ordering::Relaxed);
+        if self.auth_required {
+            self.connect = Some(info.clone());
+        }
         *self.client.name.lock() = info.name.clone();
         *self.client.lang.lock() = info.lang.clone();
         *self.client.version.lock() = info.version.clone();
@@ -288,6 +312,15 @@ impl Connection {
         }
         self.in_msgs += 1;
         self.in_bytes += (publish.headers.map_or(0, <[u8]>::len) + publish.payload.len()) as u64;
+        if let Some(guard) = &self.guard {
+            if !guard.may_publish(publish.subject) {
+                let subject = String::from_utf8_lossy(publish.subject);
+                self.send_err(&format!(
+                    "Permissions Violation for Publish to \"{subject}\""
+                ));
+                return Flow::Continue;
+            }
+        }
         if self.pedantic && !weir_subject::is_valid_literal_subject(publish.subject) {
             // Like nats-server, complain but still route the message.
             self.send_err("Invalid Publish Subject");
@@ -316,6 +349,12 @@ impl Connection {
             self.send_err("Invalid Subject");
             return Flow::Continue;
         }
+        if let Some(guard) = &self.guard {
+            if !guard.permissions().may_subscribe(subject, queue) {
+                self.send_err(&subscribe_violation(subject, queue));
+                return Flow::Continue;
+            }
+        }
         let sub = {
             let mut subs = self.client.subs.lock();
             if subs.contains_key(sid) {
@@ -324,12 +363,10 @@ impl Connection {
                 self.ok();
                 return Flow::Continue;
             }
-            let sub = Arc::new(Subscription::new(
-                Target::Client(self.client.clone()),
-                subject,
-                queue,
-                sid,
-            ));
+            let sub = Arc::new(
+                Subscription::new(Target::Client(self.client.clone()), subject, queue, sid)
+                    .with_guard(self.guard.clone()),
+            );
             subs.insert(sid.into(), sub.clone());
             sub
         };
@@ -399,7 +436,12 @@ impl Connection {
     }
 
     fn send_info(&mut self) {
-        let info = info::for_client(&self.state, &self.client, self.auth_required);
+        if self.client.info_already_sent() {
+            // TLS sent it in plaintext before the handshake.
+            return;
+        }
+        let advertised = auth::required(&self.state.opts());
+        let info = info::for_client(&self.state, &self.client, advertised);
         self.client
             .out
             .send_now(|buf| weir_protocol::encode_info(buf, &info));
@@ -412,14 +454,25 @@ impl Connection {
     }
 
     fn send_err(&mut self, message: &str) {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            self.trace_reply(format!("-ERR '{message}'").as_bytes());
+        }
         self.router
             .queue_to(&self.client, |buf| weir_protocol::encode_err(buf, message));
         self.end_batch();
     }
 
     fn queue_own(&mut self, bytes: &'static [u8]) {
+        self.trace_reply(bytes);
         self.router
             .queue_to(&self.client, |buf| buf.extend_from_slice(bytes));
+    }
+
+    fn trace_reply(&self, bytes: &[u8]) {
+        if tracing::enabled!(tracing::Level::TRACE) {
+            let line = super::trace::reply(bytes);
+            tracing::trace!("{} - cid:{} - {line}", self.client.addr, self.client.id);
+        }
     }
 
     /// Removes every subscription of the closed client and folds its counters into the totals.

@@ -3,13 +3,13 @@
 
 mod connection;
 pub mod outbound;
-mod trace;
+pub(crate) mod trace;
 mod writer;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use parking_lot::Mutex;
@@ -47,11 +47,23 @@ pub struct ClientShared {
     pub last_activity_nanos: AtomicU64,
     /// Round-trip time in nanoseconds: INFO to CONNECT at first, then server PING to PONG.
     pub rtt_nanos: AtomicU64,
+    /// Names from the verified client certificate, in nats-server's matching order (email,
+    /// DNS and URI SANs, then the RFC 2253 subject). Set once after a TLS handshake that
+    /// verified a client certificate; empty otherwise.
+    pub tls_identities: OnceLock<Vec<String>>,
+    /// INFO already went out in plaintext before the TLS handshake.
+    info_sent: AtomicBool,
+    /// The user (name or nkey) the client authenticated as, for `/connz`.
+    pub authorized_user: Mutex<Option<String>>,
+    /// The nonce INFO carries for nkey signatures (when nkey users exist). Made with the
+    /// client because TLS sends INFO before the connection task starts.
+    pub nonce: Option<String>,
 }
 
 impl ClientShared {
-    fn new(id: u64, addr: SocketAddr, max_pending_bytes: usize) -> Self {
+    fn new(id: u64, addr: SocketAddr, max_pending_bytes: usize, nonce: Option<String>) -> Self {
         ClientShared {
+            nonce,
             id,
             addr,
             connected_at: SystemTime::now(),
@@ -67,6 +79,9 @@ impl ClientShared {
             version: Mutex::new(None),
             last_activity_nanos: AtomicU64::new(epoch_nanos(SystemTime::now())),
             rtt_nanos: AtomicU64::new(0),
+            tls_identities: OnceLock::new(),
+            info_sent: AtomicBool::new(false),
+            authorized_user: Mutex::new(None),
         }
     }
 
@@ -77,6 +92,16 @@ impl ClientShared {
             self.abort.cancel();
         }
         self.cancel.cancel();
+    }
+
+    /// Whether INFO was already sent (in plaintext, before TLS): the connection must not send
+    /// it again.
+    pub fn info_already_sent(&self) -> bool {
+        self.info_sent.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_info_sent(&self) {
+        self.info_sent.store(true, Ordering::Release);
     }
 
     pub fn supports_headers(&self) -> bool {
@@ -104,14 +129,8 @@ fn epoch_nanos(t: SystemTime) -> u64 {
 pub async fn serve(state: Arc<ServerState>, stream: TcpStream, addr: SocketAddr) {
     // Latency matters more than packet count here: writes are already batched per flush.
     let _ = stream.set_nodelay(true);
-    let id = state.next_client_id();
-    let client = Arc::new(ClientShared::new(id, addr, state.opts().max_pending_bytes));
-    state
-        .totals
-        .total_connections
-        .fetch_add(1, Ordering::Relaxed);
-    state.clients.lock().insert(id, client.clone());
-
+    let client = new_client(&state, addr);
+    register(&state, &client);
     let (read_half, write_half) = stream.into_split();
     let writer = tokio::spawn(writer::run(
         client.clone(),
@@ -123,4 +142,47 @@ pub async fn serve(state: Arc<ServerState>, stream: TcpStream, addr: SocketAddr)
         .run(read_half)
         .await;
     let _ = writer.await;
+}
+
+/// Serves one accepted socket over TLS: the handshake (INFO first in plaintext unless
+/// `handshake_first`), then the same reader and a stream writer.
+pub async fn serve_tls(
+    state: Arc<ServerState>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    tls: Arc<crate::tls::cache::TlsSetup>,
+) {
+    let _ = stream.set_nodelay(true);
+    let client = new_client(&state, addr);
+    let Some(stream) = crate::tls::handshake::accept(&state, &client, stream, &tls).await else {
+        return;
+    };
+    register(&state, &client);
+    let (read_half, write_half) = tokio::io::split(stream);
+    let writer = tokio::spawn(writer::run_stream(
+        client.clone(),
+        write_half,
+        state.opts().write_deadline,
+        state.clone(),
+    ));
+    Connection::new(state.clone(), client.clone())
+        .run(read_half)
+        .await;
+    let _ = writer.await;
+}
+
+fn new_client(state: &ServerState, addr: SocketAddr) -> Arc<ClientShared> {
+    let id = state.next_client_id();
+    state
+        .totals
+        .total_connections
+        .fetch_add(1, Ordering::Relaxed);
+    let opts = state.opts();
+    let nonce = crate::auth::needs_nonce(&opts).then(crate::auth::new_nonce);
+    Arc::new(ClientShared::new(id, addr, opts.max_pending_bytes, nonce))
+}
+
+/// Makes the client visible (`/connz`, routing, shutdown); the connection removes it.
+fn register(state: &ServerState, client: &Arc<ClientShared>) {
+    state.clients.lock().insert(client.id, client.clone());
 }

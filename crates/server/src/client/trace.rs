@@ -1,5 +1,6 @@
 //! Protocol tracing (`-V`): each operation a client sends, as nats-server 2.9 writes it
-//! (`<<- [SUB foo 1]`, `<<- [PUB foo 5]`, `<<- MSG_PAYLOAD: ["hi"]`). Passwords and tokens in
+//! (`<<- [SUB foo 1]`, `<<- [PUB foo 5]`, `<<- MSG_PAYLOAD: ["hi"]`), and what it is sent
+//! (`->> [MSG foo 1 5]`, `->> [OK]`, `->> [PONG]`, `->> [-ERR ...]`). Passwords and tokens in
 //! CONNECT are redacted: credentials never reach the logs.
 
 use weir_protocol::ClientOp;
@@ -49,6 +50,44 @@ pub fn lines(op: &ClientOp<'_>) -> Vec<String> {
         ClientOp::Ok => vec!["<<- [+OK]".to_string()],
         ClientOp::Info(json) => vec![format!("<<- [INFO {}]", text(json))],
         ClientOp::Err(e) => vec![format!("<<- [-ERR {}]", text(e))],
+    }
+}
+
+/// The trace line of a message delivered to a client (its control line, not the payload).
+pub(crate) fn delivery(
+    subject: &[u8],
+    sid: &[u8],
+    reply: Option<&[u8]>,
+    headers_len: Option<usize>,
+    payload_len: usize,
+) -> String {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let reply = reply.map(|r| format!(" {}", text(r))).unwrap_or_default();
+    match headers_len {
+        Some(h) => format!(
+            "->> [HMSG {} {}{reply} {h} {}]",
+            text(subject),
+            text(sid),
+            h + payload_len
+        ),
+        None => format!(
+            "->> [MSG {} {}{reply} {payload_len}]",
+            text(subject),
+            text(sid)
+        ),
+    }
+}
+
+/// The trace line of a protocol reply (`+OK`, `PONG`, `-ERR`) as nats-server writes it.
+pub(crate) fn reply(bytes: &[u8]) -> String {
+    let line = String::from_utf8_lossy(bytes);
+    let line = line.trim_end();
+    match line {
+        "+OK" => "->> [OK]".to_string(),
+        _ => match line.strip_prefix("-ERR '") {
+            Some(rest) => format!("->> [-ERR {}]", rest.trim_end_matches('\'')),
+            None => format!("->> [{line}]"),
+        },
     }
 }
 
@@ -125,6 +164,24 @@ fn string_literal_len(s: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outbound_lines_match_nats_server() {
+        assert_eq!(
+            delivery(b"foo", b"1", Some(b"r"), None, 2),
+            "->> [MSG foo 1 r 2]"
+        );
+        assert_eq!(
+            delivery(b"foo", b"1", None, Some(12), 2),
+            "->> [HMSG foo 1 12 14]"
+        );
+        assert_eq!(reply(b"+OK\r\n"), "->> [OK]");
+        assert_eq!(reply(b"PONG\r\n"), "->> [PONG]");
+        assert_eq!(
+            reply(b"-ERR 'Invalid Publish Subject'\r\n"),
+            "->> [-ERR Invalid Publish Subject]"
+        );
+    }
     use weir_protocol::Publish;
 
     #[test]

@@ -1,12 +1,13 @@
 //! The writer task: waits for a flush request, swaps the client's queued bytes out and
-//! writes them in one call, bounded by the write deadline.
+//! writes them in one call, bounded by the write deadline. Generic over the transport so the
+//! plain TCP path stays monomorphic: TLS gets its own instance, without inline writes.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::OwnedWriteHalf;
 
 use super::outbound::DirectWrite;
@@ -25,7 +26,7 @@ pub async fn run(
 ) {
     let socket = Arc::new(socket);
     client.out.attach_sink(socket.clone());
-    serve(&client, &socket, write_deadline, &state).await;
+    serve(&client, &mut &*socket, write_deadline, &state).await;
     client.out.detach_sink();
     // Detached: no producer holds the socket any more, so this is the only reference.
     if let Ok(mut socket) = Arc::try_unwrap(socket) {
@@ -33,9 +34,53 @@ pub async fn run(
     }
 }
 
-async fn serve(
+/// The writer for a transport that cannot be written inline (TLS): producers always leave
+/// their bytes to this task, which writes and flushes them through the TLS session.
+pub async fn run_stream<W: AsyncWrite + Unpin + Send>(
+    client: Arc<ClientShared>,
+    mut socket: W,
+    write_deadline: Duration,
+    state: Arc<ServerState>,
+) {
+    let mut sink = StreamSink(&mut socket);
+    serve(&client, &mut sink, write_deadline, &state).await;
+    // Aborted (slow consumer, write error): the socket is stuck or gone, just drop it.
+    if !client.abort.is_cancelled() {
+        // Sends TLS close_notify, then closes the socket; bounded like any write.
+        let _ = tokio::time::timeout(write_deadline, socket.shutdown()).await;
+    }
+}
+
+/// Writes one whole batch to the transport.
+trait BatchSink {
+    fn write_batch(
+        &mut self,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+}
+
+impl BatchSink for &OwnedWriteHalf {
+    fn write_batch(
+        &mut self,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+        write_all(self, bytes)
+    }
+}
+
+struct StreamSink<'a, W>(&'a mut W);
+
+impl<W: AsyncWrite + Unpin + Send> BatchSink for StreamSink<'_, W> {
+    async fn write_batch(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.write_all(bytes).await?;
+        // TLS buffers records: flush so the batch leaves now, as a plain write would.
+        self.0.flush().await
+    }
+}
+
+async fn serve<S: BatchSink>(
     client: &ClientShared,
-    socket: &OwnedWriteHalf,
+    socket: &mut S,
     write_deadline: Duration,
     state: &ServerState,
 ) {
@@ -43,7 +88,7 @@ async fn serve(
     loop {
         let closed = client.out.take(&mut batch);
         if !batch.is_empty() {
-            let write = tokio::time::timeout(write_deadline, write_all(socket, &batch));
+            let write = tokio::time::timeout(write_deadline, socket.write_batch(&batch));
             let outcome = tokio::select! {
                 outcome = write => outcome,
                 _ = client.abort.cancelled() => break,

@@ -10,6 +10,8 @@ use weir_conf::{ConfError, Map, Spanned, Value};
 
 use crate::options::{Options, SyncPolicy};
 
+mod auth;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(transparent)]
@@ -18,7 +20,7 @@ pub enum ConfigError {
     Invalid { at: String, message: String },
 }
 
-fn invalid(value: &Spanned<Value>, message: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(value: &Spanned<Value>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         at: value.pos.to_string(),
         message: message.into(),
@@ -38,7 +40,6 @@ const NOT_YET: &[&str] = &[
     "resolver",
     "resolver_preload",
     "system_account",
-    "no_auth_user",
     "mappings",
 ];
 
@@ -65,10 +66,11 @@ pub fn apply_file(path: &Path, opts: &mut Options) -> Result<(), ConfigError> {
 }
 
 pub fn apply_map(map: &Map, opts: &mut Options) -> Result<(), ConfigError> {
-    for (key, value) in map.iter() {
-        apply_key(&key.to_ascii_lowercase(), value, opts)?;
+    // Keys that exist only to be `$variables` are not options (nats-server skips them too).
+    for entry in map.entries().filter(|e| !e.used_as_variable) {
+        apply_key(&entry.key.to_ascii_lowercase(), &entry.value, opts)?;
     }
-    Ok(())
+    auth::validate(opts)
 }
 
 fn port(value: &Spanned<Value>) -> Result<u16, ConfigError> {
@@ -153,7 +155,8 @@ fn apply_key(key: &str, value: &Spanned<Value>, opts: &mut Options) -> Result<()
         "pidfile" | "pid_file" => opts.pid_file = Some(value.as_str()?.into()),
         "ports_file_dir" => opts.ports_file_dir = Some(value.as_str()?.into()),
         "jetstream" => apply_jetstream(value, opts)?,
-        "authorization" => apply_authorization(value, opts)?,
+        "authorization" => auth::apply_authorization(value, opts)?,
+        "no_auth_user" => opts.no_auth_user = Some(value.as_str()?.to_string()),
         other if NOT_YET.contains(&other) => {
             return Err(invalid(
                 value,
@@ -241,32 +244,6 @@ fn sync_policy(value: &Spanned<Value>) -> Result<SyncPolicy, ConfigError> {
         return Ok(SyncPolicy::Always);
     }
     Ok(SyncPolicy::Interval(interval))
-}
-
-fn apply_authorization(value: &Spanned<Value>, opts: &mut Options) -> Result<(), ConfigError> {
-    let block = value.as_map()?;
-    for (key, v) in block.iter() {
-        match key.to_ascii_lowercase().as_str() {
-            "user" | "username" => opts.authorization.user = Some(v.as_str()?.to_string()),
-            "password" | "pass" => opts.authorization.password = Some(v.as_str()?.to_string()),
-            "token" => opts.authorization.token = Some(v.as_str()?.to_string()),
-            "timeout" => {
-                // Seconds, possibly fractional, as in nats-server.
-                opts.auth_timeout = match &v.value {
-                    Value::Float(secs) if *secs >= 0.0 => Duration::from_secs_f64(*secs),
-                    _ => v.as_duration()?,
-                }
-            }
-            "users" | "default_permissions" | "permissions" => {
-                return Err(invalid(
-                    v,
-                    format!("authorization.{key} is not supported by weir-server yet"),
-                ))
-            }
-            other => return Err(invalid(v, format!("unknown field \"{other}\""))),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

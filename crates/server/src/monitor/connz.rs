@@ -88,10 +88,18 @@ pub struct ConnInfo {
     lang: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     version: String,
+    /// With `auth=true`: the user the client authenticated as, and its account.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    authorized_user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list_detail: Vec<SubDetail>,
+    /// The authenticated user, shown only with `auth=true` but always filterable (`user=`).
+    #[serde(skip)]
+    user_name: String,
     #[serde(skip)]
     start_at: SystemTime,
     #[serde(skip)]
@@ -141,8 +149,11 @@ fn conn_info(client: &Arc<ClientShared>, now: SystemTime) -> ConnInfo {
         name: client.name.lock().clone().unwrap_or_default(),
         lang: client.lang.lock().clone().unwrap_or_default(),
         version: client.version.lock().clone().unwrap_or_default(),
+        authorized_user: String::new(),
+        account: None,
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
+        user_name: client.authorized_user.lock().clone().unwrap_or_default(),
         start_at: client.connected_at,
         last_at,
         stop_at: None,
@@ -242,6 +253,7 @@ const SORTS: [&str; 14] = [
 ];
 
 struct ConnzOptions {
+    auth: bool,
     sort: String,
     subs: bool,
     detail: bool,
@@ -257,7 +269,7 @@ struct ConnzOptions {
 /// Decodes in nats-server's order, so the first bad parameter is the one reported.
 fn options(p: &Params) -> Result<ConnzOptions, BadRequest> {
     let sort = p.get("sort").to_string();
-    let _auth = p.bool("auth")?;
+    let auth = p.bool("auth")?;
     let detail = p.get("subs") == "detail";
     let subs = if detail { false } else { p.bool("subs")? };
     let offset = p.int("offset")?;
@@ -289,6 +301,7 @@ fn options(p: &Params) -> Result<ConnzOptions, BadRequest> {
         limit = 1;
     }
     Ok(ConnzOptions {
+        auth,
         sort,
         subs,
         detail,
@@ -339,9 +352,8 @@ fn connz(state: &Arc<ServerState>, opts: &ConnzOptions) -> Connz {
     };
     let total = open.len() + closed.len();
     let mut conns: Vec<ConnInfo> = Vec::new();
-    // Only the global account exists; users are not recorded, so a user filter matches no
-    // open connection (as on nats-server for connections without one). There are no MQTT
-    // clients either.
+    // Only the global account exists. A user filter matches the authenticated user (so no
+    // connection without one, as on nats-server). There are no MQTT clients.
     let other_account = !opts.acc.is_empty() && opts.acc != "$G";
     if opts.cid > 0 {
         // nats-server looks among closed connections only when closed ones were asked for.
@@ -359,14 +371,19 @@ fn connz(state: &Arc<ServerState>, opts: &ConnzOptions) -> Connz {
                     .map(|c| (**c).clone()),
             );
         }
-    } else if !other_account && opts.user.is_empty() && opts.mqtt_client.is_empty() {
-        conns.extend(open.iter().map(|c| conn_info(c, now)));
-        conns.extend(closed.iter().map(|c| (**c).clone()));
+    } else if !other_account && opts.mqtt_client.is_empty() {
+        let wanted = |c: &ConnInfo| opts.user.is_empty() || c.user_name == opts.user;
+        conns.extend(open.iter().map(|c| conn_info(c, now)).filter(|c| wanted(c)));
+        conns.extend(closed.iter().filter(|c| wanted(c)).map(|c| (**c).clone()));
     }
     sort(&mut conns, &opts.sort, now);
     let range = window(opts.offset, opts.limit, conns.len());
     let mut page: Vec<ConnInfo> = conns.drain(range).collect();
     for info in &mut page {
+        if opts.auth && !info.user_name.is_empty() {
+            info.authorized_user = info.user_name.clone();
+            info.account = Some("$G");
+        }
         let subs = match &info.client {
             Some(client) if opts.subs || opts.detail => sub_details(client, usize::MAX),
             _ => std::mem::take(&mut info.closed_subs),

@@ -34,6 +34,53 @@ pub async fn start(
     port: u16,
     tasks: &TaskTracker,
 ) -> Result<SocketAddr, StartError> {
+    let (listener, bound) = bind(&state, port).await?;
+    let shutdown = state.shutdown.clone();
+    let app = router(state);
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(err) = served {
+            tracing::error!("monitoring listener failed: {err}");
+        }
+    });
+    Ok(bound)
+}
+
+/// The HTTPS monitor (`https_port`): the same endpoints over TLS with the `tls` block's
+/// certificate. Client certificates are never requested: as in nats-server, `verify`
+/// applies to client connections only.
+pub async fn start_https(
+    state: Arc<ServerState>,
+    port: u16,
+    tasks: &TaskTracker,
+) -> Result<SocketAddr, StartError> {
+    let opts = state.opts_snapshot();
+    let tls_opts = opts
+        .tls
+        .as_ref()
+        .ok_or_else(|| StartError::Tls(crate::tls::TlsError::HttpsWithoutTls.to_string()))?;
+    let cache = crate::tls::TlsConfigCache::for_monitoring();
+    cache
+        .seed(state.opts_generation(), tls_opts)
+        .map_err(|err| StartError::Tls(err.to_string()))?;
+    let (tcp, bound) = bind(&state, port).await?;
+    let listener = crate::tls::https::listen(state.clone(), tcp, bound, cache, tasks);
+    let shutdown = state.shutdown.clone();
+    let app = router(state);
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(err) = served {
+            tracing::error!("https monitoring listener failed: {err}");
+        }
+    });
+    Ok(bound)
+}
+
+async fn bind(state: &ServerState, port: u16) -> Result<(TcpListener, SocketAddr), StartError> {
     let host = state
         .opts()
         .http_host
@@ -49,8 +96,11 @@ pub async fn start(
     let bound = listener
         .local_addr()
         .map_err(|source| StartError::BindMonitor { addr, source })?;
-    let shutdown = state.shutdown.clone();
-    let app = Router::new()
+    Ok((listener, bound))
+}
+
+fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
         .route("/", get(index))
         .route("/varz", get(varz))
         .route("/connz", get(connz::handler))
@@ -63,16 +113,7 @@ pub async fn start(
         .route("/healthz", get(healthz::handler))
         .route("/jsz", get(jsz::handler))
         .route("/metrics", get(metrics::handler))
-        .with_state(state);
-    tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(err) = served {
-            tracing::error!("monitoring listener failed: {err}");
-        }
-    });
-    Ok(bound)
+        .with_state(state)
 }
 
 async fn index() -> Json<Value> {
@@ -126,7 +167,7 @@ pub fn varz_json(state: &ServerState) -> Value {
     let opts = &state.opts();
     let traffic = traffic(state);
     let now = SystemTime::now();
-    json!({
+    let mut varz = json!({
         "server_id": state.server_id,
         "server_name": state.server_name,
         "version": NATS_COMPAT_VERSION,
@@ -141,7 +182,7 @@ pub fn varz_json(state: &ServerState) -> Value {
         "ping_max": opts.ping_max,
         "http_host": opts.http_host.clone().unwrap_or_else(|| opts.host.clone()),
         "http_port": opts.http_port.unwrap_or(0),
-        "https_port": 0,
+        "https_port": opts.https_port.unwrap_or(0),
         "auth_timeout": opts.auth_timeout.as_secs_f64(),
         "max_control_line": opts.max_control_line_bytes,
         "max_payload": opts.max_payload_bytes,
@@ -166,5 +207,19 @@ pub fn varz_json(state: &ServerState) -> Value {
         "slow_consumers": state.totals.slow_consumers.load(Ordering::Relaxed),
         "subscriptions": state.subscription_count(),
         "config_load_time": timefmt::rfc3339(state.started_at),
-    })
+        "tls_timeout": opts
+            .tls
+            .as_ref()
+            .map_or(crate::tls::DEFAULT_TIMEOUT, |tls| tls.timeout)
+            .as_secs_f64(),
+    });
+    // nats-server omits these when false.
+    let (tls_required, tls_verify) = crate::tls::info_flags(opts.tls.as_ref());
+    if tls_required {
+        varz["tls_required"] = Value::Bool(true);
+    }
+    if tls_verify {
+        varz["tls_verify"] = Value::Bool(true);
+    }
+    varz
 }

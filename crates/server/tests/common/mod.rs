@@ -214,6 +214,52 @@ impl TestServer {
         }
     }
 
+    /// Reloads the server with new options, as SIGHUP does: in process for Weir; for the
+    /// reference, a rewritten config file and SIGHUP, then a bounded wait for its log to say
+    /// the reload happened.
+    pub async fn reload(&mut self, mut opts: Options) {
+        opts.host = self.opts.host.clone();
+        opts.port = self.opts.port;
+        opts.http_port = self.opts.http_port;
+        match &self.running {
+            Running::Weir(handle) => {
+                handle.reload(opts.clone()).expect("reload accepted");
+            }
+            Running::Reference(child) => {
+                let dir = self.dir.clone().expect("reference has a temp dir");
+                let log_path = dir.join("nats-server.log");
+                let before = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let reloads_before = before.matches("Reloaded server configuration").count();
+                std::fs::write(
+                    dir.join("nats-server.conf"),
+                    reference_config(&opts, opts.port, &log_path),
+                )
+                .expect("rewrite reference config");
+                let pid = child.id().to_string();
+                let status = Command::new("kill")
+                    .args(["-HUP", &pid])
+                    .status()
+                    .expect("run kill");
+                assert!(status.success(), "kill -HUP {pid}");
+                let deadline = Instant::now() + START_TIMEOUT;
+                loop {
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    if log.matches("Reloaded server configuration").count() > reloads_before {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "reference did not reload:\n{log}"
+                    );
+                    // Poll interval of a bounded wait for the reference's log.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            Running::Stopped => panic!("reload of a stopped server"),
+        }
+        self.opts = opts;
+    }
+
     /// Resident set size, in bytes, of the process hosting the server: this test process for
     /// Weir (in-process), the child for the reference.
     pub fn server_rss_bytes(&self) -> u64 {
@@ -328,22 +374,7 @@ pub fn reference_config(opts: &Options, port: u16, log: &Path) -> String {
         "write_deadline: {}\n",
         go_duration(opts.write_deadline)
     ));
-    let a = &opts.authorization;
-    if a.user.is_some() || a.password.is_some() || a.token.is_some() {
-        c.push_str("authorization {\n");
-        if let Some(u) = &a.user {
-            c.push_str(&format!("  user: {}\n", quote(u)));
-        }
-        if let Some(p) = &a.password {
-            c.push_str(&format!("  password: {}\n", quote(p)));
-        }
-        if let Some(t) = &a.token {
-            c.push_str(&format!("  token: {}\n", quote(t)));
-        }
-        // nats-server takes the auth timeout in (fractional) seconds.
-        c.push_str(&format!("  timeout: {}\n", opts.auth_timeout.as_secs_f64()));
-        c.push_str("}\n");
-    }
+    c.push_str(&reference_authorization(opts));
     if opts.jetstream {
         // Each test gives its own store dir; without one, a dir beside the log (per test).
         let store = match &opts.store_dir {
@@ -356,6 +387,90 @@ pub fn reference_config(opts: &Options, port: u16, log: &Path) -> String {
         ));
     }
     c
+}
+
+/// The `authorization` block (and `no_auth_user`) in nats-server's syntax.
+fn reference_authorization(opts: &Options) -> String {
+    let a = &opts.authorization;
+    let mut c = String::new();
+    if let Some(name) = &opts.no_auth_user {
+        c.push_str(&format!("no_auth_user: {}\n", quote(name)));
+    }
+    if a.user.is_none() && a.password.is_none() && a.token.is_none() && a.users.is_empty() {
+        return c;
+    }
+    c.push_str("authorization {\n");
+    if let Some(u) = &a.user {
+        c.push_str(&format!("  user: {}\n", quote(u)));
+    }
+    if let Some(p) = &a.password {
+        c.push_str(&format!("  password: {}\n", quote(p)));
+    }
+    if let Some(t) = &a.token {
+        c.push_str(&format!("  token: {}\n", quote(t)));
+    }
+    if let Some(p) = &a.default_permissions {
+        c.push_str(&format!(
+            "  default_permissions: {}\n",
+            reference_permissions(p)
+        ));
+    }
+    if !a.users.is_empty() {
+        c.push_str("  users: [\n");
+        for u in &a.users {
+            let mut fields = Vec::new();
+            if let Some(name) = &u.user {
+                fields.push(format!("user: {}", quote(name)));
+            }
+            if let Some(p) = &u.password {
+                fields.push(format!("password: {}", quote(p)));
+            }
+            if let Some(k) = &u.nkey {
+                fields.push(format!("nkey: {}", quote(k)));
+            }
+            if let Some(p) = &u.permissions {
+                fields.push(format!("permissions: {}", reference_permissions(p)));
+            }
+            c.push_str(&format!("    {{ {} }}\n", fields.join(", ")));
+        }
+        c.push_str("  ]\n");
+    }
+    // nats-server takes the auth timeout in (fractional) seconds.
+    c.push_str(&format!("  timeout: {}\n", opts.auth_timeout.as_secs_f64()));
+    c.push_str("}\n");
+    c
+}
+
+fn reference_permissions(p: &weir_server::PermissionsConfig) -> String {
+    let list = |items: &[String]| {
+        let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    let rules = |r: &weir_server::SubjectRules| {
+        let mut parts = Vec::new();
+        if let Some(allow) = &r.allow {
+            parts.push(format!("allow: {}", list(allow)));
+        }
+        if !r.deny.is_empty() {
+            parts.push(format!("deny: {}", list(&r.deny)));
+        }
+        format!("{{ {} }}", parts.join(", "))
+    };
+    let mut parts = Vec::new();
+    if let Some(r) = &p.publish {
+        parts.push(format!("publish: {}", rules(r)));
+    }
+    if let Some(r) = &p.subscribe {
+        parts.push(format!("subscribe: {}", rules(r)));
+    }
+    if let Some(r) = &p.allow_responses {
+        parts.push(format!(
+            "allow_responses: {{ max: {}, expires: {} }}",
+            r.max,
+            go_duration(r.expires)
+        ));
+    }
+    format!("{{ {} }}", parts.join(", "))
 }
 
 /// Spawns the reference on `port` and waits (bounded) until it accepts a TCP connection.

@@ -1,0 +1,135 @@
+//! The connection's side of authentication and permissions: checking CONNECT, and applying
+//! a config reload (new limits, re-authentication, new permissions) to a live connection.
+
+use std::sync::Arc;
+
+use weir_protocol::ConnectInfo;
+
+use super::{Connection, Flow};
+use crate::auth::{self, ClientGuard, Identity, Permissions};
+use crate::client::CloseReason;
+use crate::router::retire;
+use crate::subscription::Subscription;
+
+impl Connection {
+    /// Checks CONNECT's credentials; on success installs the user's permissions.
+    pub(super) fn authenticate(&mut self, connect: &ConnectInfo) -> Flow {
+        match self.identify(connect) {
+            Ok(identity) => {
+                self.install(identity);
+                Flow::Continue
+            }
+            Err(err) => self.auth_violation(&err),
+        }
+    }
+
+    fn identify(&self, connect: &ConnectInfo) -> Result<Identity, auth::AuthError> {
+        let identities = self.client.tls_identities.get().map(Vec::as_slice);
+        let context = auth::Context {
+            nonce: self.client.nonce.as_deref(),
+            tls_identities: identities,
+        };
+        auth::authenticate(&self.state.opts(), connect, &context)
+    }
+
+    fn install(&mut self, identity: Identity) {
+        let permissions = identity
+            .permissions
+            .map_or_else(Permissions::default, |p| (*p).clone());
+        match &self.guard {
+            Some(guard) => guard.replace(permissions),
+            None => self.guard = Some(ClientGuard::new(permissions)),
+        }
+        *self.client.authorized_user.lock() = identity.user;
+    }
+
+    fn auth_violation(&mut self, err: &auth::AuthError) -> Flow {
+        // Logged with the address so repeated failures can be traced; never the secret.
+        tracing::error!(
+            "{} - cid:{} - authentication error: {err}",
+            self.client.addr,
+            self.client.id
+        );
+        self.send_err("Authorization Violation");
+        Flow::Close(CloseReason::AuthenticationViolation)
+    }
+
+    /// The options were reloaded: take the new limits, and check the client again against
+    /// the new authorization as nats-server does (close it if it no longer authenticates;
+    /// drop subscriptions its new permissions refuse).
+    pub(super) fn on_reload(&mut self) -> Flow {
+        let opts = self.state.opts_snapshot();
+        self.limits.max_payload = opts.max_payload_bytes;
+        self.limits.max_control_line = opts.max_control_line_bytes;
+        self.auth_required = auth::enabled(&opts);
+        if !self.connected {
+            return Flow::Continue;
+        }
+        if !self.auth_required {
+            if let Some(guard) = &self.guard {
+                guard.replace(Permissions::default());
+            }
+            return Flow::Continue;
+        }
+        // A client connected before authorization existed has no stored CONNECT.
+        let connect = self.connect.clone().unwrap_or_default();
+        let identity = match self.identify(&connect) {
+            Ok(identity) => identity,
+            Err(err) => {
+                // nats-server closes such a client without a word.
+                tracing::info!(
+                    "{} - cid:{} - closed by reload: {err}",
+                    self.client.addr,
+                    self.client.id
+                );
+                return Flow::Close(CloseReason::AuthenticationViolation);
+            }
+        };
+        self.install(identity);
+        self.connect = Some(connect);
+        self.drop_refused_subscriptions();
+        Flow::Continue
+    }
+
+    fn drop_refused_subscriptions(&mut self) {
+        let Some(guard) = self.guard.clone() else {
+            return;
+        };
+        let permissions = guard.permissions();
+        let refused: Vec<Arc<Subscription>> = self
+            .client
+            .subs
+            .lock()
+            .values()
+            .filter(|sub| !permissions.may_subscribe(&sub.subject, sub.queue.as_deref()))
+            .cloned()
+            .collect();
+        for sub in refused {
+            retire(&self.state, &sub);
+            tracing::info!(
+                "Removed sub {:?} (sid {:?}) - not authorized",
+                String::from_utf8_lossy(&sub.subject),
+                String::from_utf8_lossy(&sub.sid)
+            );
+            // After a reload nats-server names the sid too.
+            let message = format!(
+                "{} (sid \"{}\")",
+                subscribe_violation(&sub.subject, sub.queue.as_deref()),
+                String::from_utf8_lossy(&sub.sid)
+            );
+            self.send_err(&message);
+        }
+    }
+}
+
+/// nats-server's words for a refused SUB.
+pub(super) fn subscribe_violation(subject: &[u8], queue: Option<&[u8]>) -> String {
+    let subject = String::from_utf8_lossy(subject);
+    match queue {
+        Some(queue) => format!(
+            "Permissions Violation for Subscription to \"{subject}\" using queue \"{}\"",
+            String::from_utf8_lossy(queue)
+        ),
+        None => format!("Permissions Violation for Subscription to \"{subject}\""),
+    }
+}
