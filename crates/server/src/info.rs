@@ -24,7 +24,7 @@ pub fn for_client(state: &ServerState, client: &ClientShared, auth_required: boo
         client_ip: client.addr.ip().to_string(),
         auth_required,
         nonce: client.nonce.clone(),
-        jetstream: state.jetstream.get().is_some(),
+        jetstream: state.jetstream_enabled(),
         ldm: state.lame_duck.load(std::sync::atomic::Ordering::Relaxed),
         weir_version: WEIR_VERSION.to_string(),
         ..ServerInfo::default()

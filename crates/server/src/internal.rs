@@ -1,73 +1,33 @@
 //! The server as a NATS participant: handlers inside the server subscribe to subjects
-//! (JetStream's API and stream ingest) and the server publishes (replies, publish acks)
-//! through the same index and outbound buffers as client connections.
+//! (JetStream's API and stream ingest, through `AccountScope::subscribe_internal`) and the
+//! server publishes (replies, publish acks) through the same index and outbound buffers as
+//! client connections, within one account.
 
 use std::sync::Arc;
 
-use weir_subject::SubjectError;
-
+use crate::account::Account;
 use crate::match_cache::MatchCache;
-
-use crate::router::{retire, Router};
+use crate::router::Router;
 use crate::state::ServerState;
-use crate::subscription::{InboundMsg, InternalHandler, SubRef, Subscription, Target};
+use crate::subscription::InboundMsg;
 
 /// Internal publishes come from client id 0, which no client has.
 const SERVER_CLIENT_ID: u64 = 0;
 const MATCH_CACHE_MAX_ENTRIES: usize = 256;
 
-impl ServerState {
-    /// Subscribes a server-side handler to `filter` (optionally in a queue group).
-    pub fn subscribe_internal(
-        &self,
-        filter: &[u8],
-        queue: Option<&[u8]>,
-        handler: Arc<dyn InternalHandler>,
-    ) -> Result<Arc<Subscription>, SubjectError> {
-        let sub = Arc::new(Subscription::new(
-            Target::Internal(handler),
-            filter,
-            queue,
-            b"internal",
-        ));
-        self.mutate_subscriptions(|index| index.insert(filter, queue, SubRef(sub.clone())))?;
-        Ok(sub)
-    }
-
-    pub fn unsubscribe_internal(&self, sub: &Arc<Subscription>) {
-        retire(self, sub);
-    }
-
-    /// Publishes one message as the server and wakes the receivers' writers at once.
-    pub fn publish(
-        &self,
-        subject: &[u8],
-        reply: Option<&[u8]>,
-        headers: Option<&[u8]>,
-        payload: &[u8],
-    ) {
-        let mut publisher = InternalPublisher::new();
-        publisher.publish(self, subject, reply, headers, payload);
-        publisher.finish(self);
-    }
-}
-
 /// Publishes many messages as the server (for example every ack of a group commit) and
 /// wakes each receiver's writer once, at `finish`.
 pub struct InternalPublisher {
+    account: Arc<Account>,
     router: Router,
     cache: MatchCache,
 }
 
-impl Default for InternalPublisher {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl InternalPublisher {
-    pub fn new() -> Self {
+    /// A publisher into `account`'s subject space.
+    pub fn new(account: Arc<Account>) -> Self {
         InternalPublisher {
+            account,
             router: Router::new(0x5EED),
             cache: MatchCache::new(MATCH_CACHE_MAX_ENTRIES),
         }
@@ -96,7 +56,7 @@ impl InternalPublisher {
         headers: Option<&[u8]>,
         payload: &[u8],
     ) -> usize {
-        let matches = self.cache.lookup(state, route);
+        let matches = self.cache.lookup(&self.account, route);
         let msg = InboundMsg {
             subject,
             reply,
@@ -107,10 +67,10 @@ impl InternalPublisher {
         self.router.route(state, &matches, &msg, true)
     }
 
-    pub fn finish(&mut self, state: &ServerState) {
+    pub fn finish(&mut self) {
         // The server never waits on a slow receiver: its slowness is handled per client.
         self.router.stall_on = None;
-        self.router.finish(state);
+        self.router.finish();
     }
 }
 
@@ -122,11 +82,13 @@ mod tests {
     use tokio::net::TcpStream;
 
     use super::*;
+    use crate::account::AccountScope;
+    use crate::subscription::InternalHandler;
     use crate::{Options, Server};
 
     /// Replies to every request with the request's payload reversed.
     struct Reverser {
-        state: Mutex<Option<Arc<ServerState>>>,
+        state: Mutex<Option<Arc<AccountScope>>>,
     }
 
     impl InternalHandler for Reverser {
@@ -152,7 +114,8 @@ mod tests {
         })
         .await
         .expect("server starts");
-        let state = handle.state_for_tests();
+        let server = handle.state_for_tests();
+        let state = AccountScope::new(server.clone(), server.global_account().clone());
         let handler = Arc::new(Reverser {
             state: Mutex::new(Some(state.clone())),
         });

@@ -2,11 +2,13 @@
 //! handle; the binary in `main.rs` only turns flags and config into `Options`.
 //! Read ARCHITECTURE.md at the repository root first.
 
+mod account;
 mod auth;
 pub mod client;
 pub mod config;
 pub mod flags;
 mod ids;
+mod imports;
 mod info;
 pub mod internal;
 pub mod jetstream;
@@ -27,7 +29,10 @@ pub mod tls;
 #[doc(hidden)]
 pub use auth::fuzzing as auth_fuzzing;
 pub use auth::{PermissionsConfig, ResponsesConfig, SubjectRules};
-pub use options::{Authorization, JetStreamLimits, Options, SyncPolicy, UserConfig};
+pub use options::{
+    AccountConfig, AccountJetStreamLimits, Authorization, ExportConfig, ExportKind, ImportConfig,
+    JetStreamLimits, Options, SyncPolicy, UserConfig,
+};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,8 +118,11 @@ impl ServerHandle {
         self.state.stop_accepting.cancel();
         // Streams first: queued publishes are stored and acknowledged while clients are
         // still connected, and stores close cleanly for a fast restart.
-        if let Some(js) = self.state.jetstream.get() {
-            js.shutdown(&self.state).await;
+        for (account, js) in self.state.jetstreams() {
+            if let Some(account) = self.state.account(&account) {
+                let scope = account::AccountScope::new(self.state.clone(), account);
+                js.shutdown(&scope).await;
+            }
         }
         self.state.shutdown.cancel();
         listener::close_all_clients(&self.state);
@@ -125,6 +133,10 @@ impl ServerHandle {
             .is_err()
         {
             tracing::warn!("some connections did not close within {deadline:?}");
+        }
+        // Internal handlers in the indexes may hold what holds their account.
+        for account in self.state.accounts() {
+            account.clear();
         }
     }
 }
@@ -147,6 +159,7 @@ impl Server {
             source,
         })?;
         let state = Arc::new(ServerState::new(opts, client_addr));
+        *state.imports.lock() = imports::install(&state);
         let tasks = TaskTracker::new();
 
         let monitor_addr = match state.opts().http_port {
@@ -189,10 +202,8 @@ impl Server {
             // Restoring streams reads every store: do it off the runtime's workers so the
             // monitoring listener keeps answering (`/healthz` says 503 until it is done).
             let js_state = state.clone();
-            match tokio::task::spawn_blocking(move || jetstream::start(&js_state)).await {
-                Ok(js) => {
-                    let _ = state.jetstream.set(js);
-                }
+            match tokio::task::spawn_blocking(move || jetstream::start_all(&js_state)).await {
+                Ok(()) => {}
                 Err(err) => {
                     state.shutdown.cancel();
                     tasks.close();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use weir_subject::Matches;
 
-use crate::state::ServerState;
+use crate::account::Account;
 use crate::subscription::SubRef;
 
 /// Slots of the "seen once" filter: hashes of recent first sightings.
@@ -35,13 +35,19 @@ impl MatchCache {
         }
     }
 
+    /// Forgets everything (the owner moved to another account).
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.generation = u64::MAX;
+    }
+
     /// The subscriptions matching the literal `subject`.
-    pub fn lookup(&mut self, state: &ServerState, subject: &[u8]) -> Arc<Matches<SubRef>> {
-        let shared = |s: &[u8]| state.with_subscriptions(|index| index.match_subject(s));
+    pub fn lookup(&mut self, account: &Account, subject: &[u8]) -> Arc<Matches<SubRef>> {
+        let shared = |s: &[u8]| account.with_subscriptions(|index| index.match_subject(s));
         if weir_subject::is_unique_per_message(subject) {
             return shared(subject);
         }
-        let generation = state.subscriptions_generation();
+        let generation = account.subscriptions_generation();
         if generation != self.generation {
             self.map.clear();
             self.generation = generation;
@@ -67,11 +73,10 @@ impl MatchCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Options;
 
     #[test]
     fn second_sighting_is_cached_and_index_changes_drop_it() {
-        let state = ServerState::new(Options::default(), "127.0.0.1:0".parse().unwrap());
+        let state = Account::new("A");
         let mut cache = MatchCache::new(4);
         cache.lookup(&state, b"a.b");
         assert!(

@@ -24,6 +24,59 @@ pub struct UserConfig {
     /// The user's public nkey (`U...`).
     pub nkey: Option<String>,
     pub permissions: Option<crate::auth::PermissionsConfig>,
+    /// The account the user belongs to (set for users listed inside `accounts`).
+    pub account: Option<String>,
+}
+
+/// One account of the `accounts` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountConfig {
+    pub name: String,
+    /// JetStream for this account, with its limits; `None`: not enabled.
+    pub jetstream: Option<AccountJetStreamLimits>,
+    pub exports: Vec<ExportConfig>,
+    pub imports: Vec<ImportConfig>,
+}
+
+/// An account's JetStream limits; `None` means unlimited (-1 in the API).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountJetStreamLimits {
+    pub max_memory_bytes: Option<u64>,
+    pub max_store_bytes: Option<u64>,
+    pub max_streams: Option<u64>,
+    pub max_consumers: Option<u64>,
+    pub max_ack_pending: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// Messages published on the subject flow to importers.
+    Stream,
+    /// Requests from importers reach the exporter's responders; replies flow back.
+    Service,
+}
+
+/// `exports: [{stream: "a.>"}, {service: "svc", accounts: [B]}]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportConfig {
+    pub kind: ExportKind,
+    pub subject: String,
+    /// Accounts allowed to import; empty means every account.
+    pub accounts: Vec<String>,
+}
+
+/// `imports: [{stream: {account: A, subject: "a.>"}, prefix: p}, {service: {account: A,
+/// subject: svc}, to: local}]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportConfig {
+    pub kind: ExportKind,
+    /// The exporting account.
+    pub account: String,
+    pub subject: String,
+    /// Stream imports: deliver under `<prefix>.<subject>` in the importing account.
+    pub prefix: Option<String>,
+    /// Service imports: the subject importers publish requests to (default: `subject`).
+    pub to: Option<String>,
 }
 
 /// When JetStream file writes reach the disk.
@@ -77,6 +130,10 @@ pub struct Options {
     pub authorization: Authorization,
     /// The user a client without credentials connects as (`no_auth_user`).
     pub no_auth_user: Option<String>,
+    /// The `accounts` block; empty: everyone is in the global account `$G`.
+    pub accounts: Vec<AccountConfig>,
+    /// The account named by `system_account`, when given.
+    pub system_account: Option<String>,
     pub pid_file: Option<PathBuf>,
     pub ports_file_dir: Option<PathBuf>,
     pub log_file: Option<PathBuf>,
@@ -135,6 +192,8 @@ impl Default for Options {
             jetstream_limits: JetStreamLimits::default(),
             authorization: Authorization::default(),
             no_auth_user: None,
+            accounts: Vec::new(),
+            system_account: None,
             pid_file: None,
             ports_file_dir: None,
             log_file: None,

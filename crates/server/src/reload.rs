@@ -63,7 +63,7 @@ pub fn changes(old: &Options, new: &Options) -> Result<Vec<&'static str>, Reload
             jetstream_max_store_bytes as "JetStreamMaxStore", sync as "SyncInterval",
             jetstream_limits as "JetStreamLimits", pid_file as "PidFile",
             ports_file_dir as "PortsFileDir", log_file as "LogFile", log_json as "LogJSON"],
-        live: [authorization, no_auth_user, auth_timeout, tls, max_payload_bytes,
+        live: [authorization, no_auth_user, accounts, system_account, auth_timeout, tls, max_payload_bytes,
             max_control_line_bytes, max_connections, max_pending_bytes, ping_interval,
             ping_max, write_deadline, lame_duck_duration, lame_duck_grace_period, debug, trace,
             log_time, log_size_limit, log_max_files]);
@@ -71,16 +71,25 @@ pub fn changes(old: &Options, new: &Options) -> Result<Vec<&'static str>, Reload
 }
 
 /// Installs `new` if nothing in it needs a restart; returns the names of changed options.
-pub fn apply(state: &ServerState, new: Options) -> Result<Vec<&'static str>, ReloadError> {
+pub fn apply(
+    state: &std::sync::Arc<ServerState>,
+    new: Options,
+) -> Result<Vec<&'static str>, ReloadError> {
     let changed = changes(&state.opts(), &new)?;
     // A TLS block that does not load is refused here, not at the next connection.
     crate::tls::check_at_start(&new)?;
     let max_connections = new.max_connections;
+    for account in &new.accounts {
+        state.account_or_create(&account.name);
+    }
     state.replace_opts(new);
     for name in &changed {
         tracing::info!("Reloaded: {name}");
     }
     enforce_max_connections(state, max_connections);
+    if changed.contains(&"accounts") {
+        crate::imports::reinstall(state);
+    }
     Ok(changed)
 }
 

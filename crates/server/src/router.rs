@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use weir_subject::Matches;
 
+use crate::account::Account;
 use crate::client::{ClientShared, CloseReason, Queued};
 use crate::state::ServerState;
 use crate::subscription::{Admit, InboundMsg, InternalHandler, SubRef, Subscription, Target};
@@ -158,12 +159,12 @@ impl Router {
     /// subscriptions to the reply subject.
     pub fn send_no_responders(
         &mut self,
-        state: &ServerState,
+        account: &Account,
         requester: &Arc<ClientShared>,
         reply: &[u8],
     ) {
         self.end_deferred();
-        let matches = state.with_subscriptions(|i| i.match_subject(reply));
+        let matches = account.with_subscriptions(|i| i.match_subject(reply));
         let own = matches
             .plain
             .iter()
@@ -185,7 +186,7 @@ impl Router {
 
     /// Ends a batch: wakes every writer that has new bytes and retires subscriptions that
     /// reached their auto-unsubscribe limit.
-    pub fn finish(&mut self, state: &ServerState) {
+    pub fn finish(&mut self) {
         self.end_deferred();
         // One client to flush is a request answered or an ack returned: worth writing inline.
         // More are a fan-out, whose writers run in parallel better than one thread in turn.
@@ -198,7 +199,7 @@ impl Router {
         }
         self.to_flush.clear();
         for sub in std::mem::take(&mut self.to_retire) {
-            retire(state, &sub);
+            retire(&sub);
         }
     }
 
@@ -239,14 +240,17 @@ impl Router {
     }
 }
 
-/// Takes a subscription out of the index and its owner's map (auto-unsubscribe or UNSUB).
-pub fn retire(state: &ServerState, sub: &Arc<Subscription>) {
+/// Takes a subscription out of its account's index and its owner's map (auto-unsubscribe
+/// or UNSUB).
+pub fn retire(sub: &Arc<Subscription>) {
     if !sub.mark_retired() {
         return;
     }
-    state.mutate_subscriptions(|index| {
-        index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()))
-    });
+    if let Some(account) = sub.account.upgrade() {
+        account.mutate_subscriptions(|index| {
+            index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()))
+        });
+    }
     if let Some(client) = sub.client() {
         let mut subs = client.subs.lock();
         if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {

@@ -1,10 +1,8 @@
-//! State shared by every connection: the subscription index, the client registry and the
-//! server-wide counters.
+//! State shared by every connection: the accounts (each with its subscription index and
+//! JetStream), the client registry and the server-wide counters.
 //!
-//! Locking: `subscriptions` is a read-mostly `RwLock` (publishers read, SUB/UNSUB write);
-//! `clients` is touched only on connect/close. No lock is ever held across an `.await`, and no
-//! code path holds two of these locks at once except `subscriptions` → a client's `subs` map,
-//! always in that order (see `Subscription::retire`).
+//! Locking: `accounts` and `jetstreams` change only at start-up and reload; `clients` is
+//! touched only on connect/close. No lock is ever held across an `.await`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,11 +12,11 @@ use std::time::{Instant, SystemTime};
 
 use parking_lot::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
-use weir_subject::SubjectIndex;
 
+use crate::account::{Account, GLOBAL_ACCOUNT};
 use crate::client::ClientShared;
+use crate::jetstream::manager::JetStream;
 use crate::options::Options;
-use crate::subscription::SubRef;
 
 /// The nats-server release whose client-observable behaviour Weir implements. Clients gate
 /// features on INFO's `version`, so it must name a real nats-server version.
@@ -125,10 +123,9 @@ pub struct ServerState {
     pub server_name: String,
     pub started_at: SystemTime,
     pub started_instant: Instant,
-    subscriptions: RwLock<SubjectIndex<SubRef>>,
-    /// Mirrors `subscriptions.generation()` so publishers can validate their private match
-    /// caches without taking the lock.
-    subscriptions_generation: AtomicU64,
+    /// Every account by name; `$G` always exists.
+    accounts: RwLock<HashMap<String, Arc<Account>>>,
+    global: Arc<Account>,
     pub clients: Mutex<HashMap<u64, Arc<ClientShared>>>,
     next_client_id: AtomicU64,
     pub totals: Totals,
@@ -136,8 +133,12 @@ pub struct ServerState {
     pub shutdown: CancellationToken,
     /// Cancelled when the listener must stop accepting (shutdown or lame duck mode).
     pub stop_accepting: CancellationToken,
-    /// The JetStream subsystem, when enabled.
-    pub jetstream: std::sync::OnceLock<Arc<crate::jetstream::manager::JetStream>>,
+    /// JetStream of each account that has it enabled, by account name.
+    jetstreams: RwLock<std::collections::BTreeMap<String, Arc<JetStream>>>,
+    /// The internal subscriptions that carry imports between accounts.
+    pub imports: Mutex<Vec<Arc<crate::subscription::Subscription>>>,
+    /// Set once every account's JetStream has restored its streams.
+    jetstream_ready: std::sync::atomic::AtomicBool,
     /// Set once lame duck mode starts: INFO then carries `ldm: true`.
     pub lame_duck: std::sync::atomic::AtomicBool,
     /// Latencies of the stream stores' fsyncs (`weir_jetstream_fsync_seconds`).
@@ -158,6 +159,11 @@ impl ServerState {
             .clone()
             .unwrap_or_else(|| server_id.clone());
         let shutdown = CancellationToken::new();
+        let global = Account::new(GLOBAL_ACCOUNT);
+        let accounts = std::iter::once(global.clone())
+            .chain(opts.accounts.iter().map(|a| Account::new(a.name.clone())))
+            .map(|a| (a.name.clone(), a))
+            .collect();
         ServerState {
             stop_accepting: shutdown.child_token(),
             shutdown,
@@ -169,12 +175,14 @@ impl ServerState {
             server_name,
             started_at: SystemTime::now(),
             started_instant: Instant::now(),
-            subscriptions: RwLock::new(SubjectIndex::new()),
-            subscriptions_generation: AtomicU64::new(0),
+            accounts: RwLock::new(accounts),
+            global,
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             totals: Totals::default(),
-            jetstream: std::sync::OnceLock::new(),
+            jetstreams: RwLock::new(std::collections::BTreeMap::new()),
+            jetstream_ready: std::sync::atomic::AtomicBool::new(false),
+            imports: Mutex::new(Vec::new()),
             lame_duck: std::sync::atomic::AtomicBool::new(false),
             fsync_latency: Arc::default(),
             jetstream_max_resources: std::sync::OnceLock::new(),
@@ -216,32 +224,70 @@ impl ServerState {
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn subscriptions_generation(&self) -> u64 {
-        self.subscriptions_generation.load(Ordering::Acquire)
+    /// The global account (`$G`).
+    pub fn global_account(&self) -> &Arc<Account> {
+        &self.global
     }
 
-    /// Runs `f` with the subscription index locked for reading.
-    pub fn with_subscriptions<R>(&self, f: impl FnOnce(&SubjectIndex<SubRef>) -> R) -> R {
-        f(&self.subscriptions.read())
+    pub fn account(&self, name: &str) -> Option<Arc<Account>> {
+        self.accounts.read().get(name).cloned()
     }
 
-    /// Runs `f` with the subscription index locked for writing, then publishes the new
-    /// generation so private caches notice the change.
-    /// Whether any subscription (plain or queue) matches `subject`.
-    pub fn has_interest(&self, subject: &[u8]) -> bool {
-        self.with_subscriptions(|index| !index.match_subject(subject).is_empty())
+    /// The account named `name`, created if new (configured accounts, at start or reload).
+    pub fn account_or_create(&self, name: &str) -> Arc<Account> {
+        self.accounts
+            .write()
+            .entry(name.to_string())
+            .or_insert_with(|| Account::new(name))
+            .clone()
     }
 
-    pub fn mutate_subscriptions<R>(&self, f: impl FnOnce(&mut SubjectIndex<SubRef>) -> R) -> R {
-        let mut index = self.subscriptions.write();
-        let result = f(&mut index);
-        self.subscriptions_generation
-            .store(index.generation(), Ordering::Release);
-        result
+    /// Every account, sorted by name.
+    pub fn accounts(&self) -> Vec<Arc<Account>> {
+        let mut all: Vec<_> = self.accounts.read().values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
     }
 
+    /// Subscriptions over all accounts.
     pub fn subscription_count(&self) -> usize {
-        self.subscriptions.read().len()
+        self.accounts
+            .read()
+            .values()
+            .map(|a| a.subscription_count())
+            .sum()
+    }
+
+    /// The JetStream of `account`, when enabled for it.
+    pub fn jetstream(&self, account: &str) -> Option<Arc<JetStream>> {
+        self.jetstreams.read().get(account).cloned()
+    }
+
+    /// Every account's JetStream, by account name.
+    pub fn jetstreams(&self) -> Vec<(String, Arc<JetStream>)> {
+        self.jetstreams
+            .read()
+            .iter()
+            .map(|(name, js)| (name.clone(), js.clone()))
+            .collect()
+    }
+
+    /// Whether JetStream runs on this server (in any account).
+    pub fn jetstream_enabled(&self) -> bool {
+        !self.jetstreams.read().is_empty()
+    }
+
+    pub(crate) fn add_jetstream(&self, account: &str, js: Arc<JetStream>) {
+        self.jetstreams.write().insert(account.to_string(), js);
+    }
+
+    /// Whether JetStream finished starting (every enabled account restored).
+    pub fn jetstream_ready(&self) -> bool {
+        self.jetstream_ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_jetstream_ready(&self) {
+        self.jetstream_ready.store(true, Ordering::Release);
     }
 
     pub fn connection_count(&self) -> usize {

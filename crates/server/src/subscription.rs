@@ -2,8 +2,9 @@
 //! client connection, or a handler inside the server (JetStream's API and stream ingest).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use crate::account::Account;
 use crate::auth::ClientGuard;
 use crate::client::ClientShared;
 
@@ -43,6 +44,8 @@ pub enum Target {
 
 pub struct Subscription {
     pub target: Target,
+    /// The account whose index holds it (weak: the index holds the subscription).
+    pub account: Weak<Account>,
     /// The owning client's id, or 0 for internal subscriptions (echo and no-responders
     /// decisions compare it with the publisher's).
     pub owner_id: u64,
@@ -70,13 +73,20 @@ pub enum Admit {
 }
 
 impl Subscription {
-    pub fn new(target: Target, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Self {
+    pub fn new(
+        target: Target,
+        account: &Arc<Account>,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        sid: &[u8],
+    ) -> Self {
         let owner_id = match &target {
             Target::Client(client) => client.id,
             Target::Internal(_) => 0,
         };
         Subscription {
             target,
+            account: Arc::downgrade(account),
             owner_id,
             subject: subject.into(),
             queue: queue.map(Into::into),

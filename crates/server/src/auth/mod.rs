@@ -46,6 +46,8 @@ pub struct Identity {
     pub user: Option<String>,
     /// `None`: no restrictions.
     pub permissions: Option<Arc<Permissions>>,
+    /// The user's account; `None` is the global account `$G`.
+    pub account: Option<String>,
 }
 
 /// What the connection knows besides the CONNECT itself.
@@ -171,13 +173,17 @@ fn by_certificate(
 
 fn user_identity(user: &UserConfig, defaults: Option<&PermissionsConfig>) -> Identity {
     let name = user.user.clone().or_else(|| user.nkey.clone());
-    identity(name, user.permissions.as_ref().or(defaults))
+    Identity {
+        account: user.account.clone(),
+        ..identity(name, user.permissions.as_ref().or(defaults))
+    }
 }
 
 fn identity(user: Option<String>, permissions: Option<&PermissionsConfig>) -> Identity {
     Identity {
         user,
         permissions: permissions.map(|p| Arc::new(Permissions::compile(p))),
+        account: None,
     }
 }
 

@@ -124,10 +124,11 @@ impl Permissions {
     /// May a message be published to the literal `subject` (reply grants aside)?
     pub fn may_publish(&self, subject: &[u8]) -> bool {
         let rules = &self.publish;
-        let allowed = rules
-            .allow
-            .as_ref()
-            .is_none_or(|allow| allow.iter().any(|p| matches(&p.subject, subject)));
+        // An allow list admits only well-formed subjects: `public.` is not under `public.>`.
+        let allowed = rules.allow.as_ref().is_none_or(|allow| {
+            weir_subject::is_valid_literal_subject(subject)
+                && allow.iter().any(|p| matches(&p.subject, subject))
+        });
         allowed && !rules.deny.iter().any(|p| matches(&p.subject, subject))
     }
 
@@ -266,6 +267,11 @@ mod tests {
         assert!(p.may_publish(b"data.public"));
         assert!(!p.may_publish(b"data.secret.x"));
         assert!(!p.may_publish(b"other"));
+        assert!(
+            !p.may_publish(b"data."),
+            "empty tokens are not under data.>"
+        );
+        assert!(!p.may_publish(b"data..x"));
         // No publish block: everything goes.
         assert!(Permissions::default().may_publish(b"anything"));
         // An empty allow list admits nothing.

@@ -13,6 +13,7 @@ use weir_protocol::{ClientOp, ConnectInfo, Limits, Progress, Publish};
 use weir_subject::Matches;
 
 use super::{ClientShared, CloseReason};
+use crate::account::Account;
 use crate::auth::{self, ClientGuard};
 use crate::info;
 use crate::router::{retire, Router};
@@ -56,6 +57,8 @@ pub struct Connection {
     guard: Option<Arc<ClientGuard>>,
     /// Reload notifications (the options generation).
     reloads: tokio::sync::watch::Receiver<u64>,
+    /// The subject space this client lives in: `$G` until CONNECT names another account.
+    account: Arc<Account>,
     router: Router,
     in_msgs: u64,
     in_bytes: u64,
@@ -74,6 +77,7 @@ impl Connection {
             connect: None,
             guard: None,
             reloads: state.reloads(),
+            account: state.global_account().clone(),
             limits,
             auth_required,
             connected: false,
@@ -202,6 +206,12 @@ impl Connection {
                     }
                     break Flow::Continue;
                 }
+                Err(_) if self.auth_required && !self.connected => {
+                    // Before authentication nats-server answers anything unreadable the
+                    // same way: no hint about the protocol to an unauthenticated peer.
+                    self.send_err("Authorization Violation");
+                    break Flow::Close(CloseReason::AuthenticationViolation);
+                }
                 Err(err) => {
                     if let Some(message) = err.client_message() {
                         self.send_err(message);
@@ -275,7 +285,8 @@ impl Connection {
         let Ok(info) = serde_json::from_slice::<ConnectInfo>(json) else {
             return Flow::Close(CloseReason::ProtocolViolation);
         };
-        if self.auth_required {
+        // Like nats-server, only the first CONNECT authenticates; later ones change options.
+        if self.auth_required && !self.connected {
             if let Flow::Close(reason) = self.authenticate(&info) {
                 return Flow::Close(reason);
             }
@@ -290,7 +301,7 @@ impl Connection {
         self.echo = info.echo;
         self.no_responders = info.no_responders;
         self.client.headers.store(info.headers, Ordering::Relaxed);
-        if self.auth_required {
+        if self.auth_required && self.connect.is_none() {
             self.connect = Some(info.clone());
         }
         *self.client.name.lock() = info.name.clone();
@@ -338,7 +349,7 @@ impl Connection {
         if delivered == 0 && self.no_responders {
             if let Some(reply) = publish.reply {
                 self.router
-                    .send_no_responders(&self.state, &self.client, reply);
+                    .send_no_responders(&self.account, &self.client, reply);
             }
         }
         Flow::Continue
@@ -364,14 +375,20 @@ impl Connection {
                 return Flow::Continue;
             }
             let sub = Arc::new(
-                Subscription::new(Target::Client(self.client.clone()), subject, queue, sid)
-                    .with_guard(self.guard.clone()),
+                Subscription::new(
+                    Target::Client(self.client.clone()),
+                    &self.account,
+                    subject,
+                    queue,
+                    sid,
+                )
+                .with_guard(self.guard.clone()),
             );
             subs.insert(sid.into(), sub.clone());
             sub
         };
         let inserted = self
-            .state
+            .account
             .mutate_subscriptions(|index| index.insert(subject, queue, SubRef(sub.clone())));
         if inserted.is_err() {
             self.client.subs.lock().remove(sid);
@@ -388,10 +405,10 @@ impl Connection {
             match max_msgs {
                 Some(max) if max > 0 => {
                     if sub.set_max_msgs(max) {
-                        retire(&self.state, &sub);
+                        retire(&sub);
                     }
                 }
-                _ => retire(&self.state, &sub),
+                _ => retire(&sub),
             }
         }
         self.ok();
@@ -418,11 +435,11 @@ impl Connection {
 
     /// Literal subject → matching subscriptions, through this connection's private cache.
     fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubRef>> {
-        self.match_cache.lookup(&self.state, subject)
+        self.match_cache.lookup(&self.account, subject)
     }
 
     fn end_batch(&mut self) {
-        self.router.finish(&self.state);
+        self.router.finish();
         if self.in_msgs > 0 {
             self.client
                 .in_msgs
@@ -483,7 +500,7 @@ impl Connection {
         let subs: Vec<Arc<Subscription>> =
             self.client.subs.lock().drain().map(|(_, s)| s).collect();
         if !subs.is_empty() {
-            self.state.mutate_subscriptions(|index| {
+            self.account.mutate_subscriptions(|index| {
                 for sub in &subs {
                     if sub.mark_retired() {
                         index.remove(&sub.subject, sub.queue.as_deref(), &SubRef(sub.clone()));

@@ -55,6 +55,8 @@ pub struct ClientShared {
     info_sent: AtomicBool,
     /// The user (name or nkey) the client authenticated as, for `/connz`.
     pub authorized_user: Mutex<Option<String>>,
+    /// The name of the client's account (`$G` unless its user belongs to another).
+    pub account: Mutex<String>,
     /// The nonce INFO carries for nkey signatures (when nkey users exist). Made with the
     /// client because TLS sends INFO before the connection task starts.
     pub nonce: Option<String>,
@@ -82,6 +84,7 @@ impl ClientShared {
             tls_identities: OnceLock::new(),
             info_sent: AtomicBool::new(false),
             authorized_user: Mutex::new(None),
+            account: Mutex::new(crate::account::GLOBAL_ACCOUNT.to_string()),
         }
     }
 

@@ -44,7 +44,7 @@ pub fn apply_authorization(value: &Spanned<Value>, opts: &mut Options) -> Result
     Ok(())
 }
 
-fn user(value: &Spanned<Value>) -> Result<UserConfig, ConfigError> {
+pub fn user(value: &Spanned<Value>) -> Result<UserConfig, ConfigError> {
     let mut user = UserConfig::default();
     for (key, v) in value.as_map()?.iter() {
         match key.to_ascii_lowercase().as_str() {
@@ -58,12 +58,7 @@ fn user(value: &Spanned<Value>) -> Result<UserConfig, ConfigError> {
                 user.nkey = Some(nkey.to_string());
             }
             "permissions" | "permission" => user.permissions = Some(permissions(v)?),
-            "account" => {
-                return Err(invalid(
-                    v,
-                    "users[].account: accounts are not supported by weir-server yet",
-                ))
-            }
+            "account" => user.account = Some(v.as_str()?.to_string()),
             "allowed_connection_types" | "connection_types" => {}
             other => return Err(invalid(v, format!("unknown field \"{other}\" in user"))),
         }

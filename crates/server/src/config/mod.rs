@@ -10,6 +10,7 @@ use weir_conf::{ConfError, Map, Spanned, Value};
 
 use crate::options::{Options, SyncPolicy};
 
+mod accounts;
 mod auth;
 
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +35,10 @@ const NOT_YET: &[&str] = &[
     "leafnodes",
     "websocket",
     "mqtt",
-    "accounts",
     "operator",
     "operators",
     "resolver",
     "resolver_preload",
-    "system_account",
     "mappings",
 ];
 
@@ -70,7 +69,8 @@ pub fn apply_map(map: &Map, opts: &mut Options) -> Result<(), ConfigError> {
     for entry in map.entries().filter(|e| !e.used_as_variable) {
         apply_key(&entry.key.to_ascii_lowercase(), &entry.value, opts)?;
     }
-    auth::validate(opts)
+    auth::validate(opts)?;
+    accounts::validate(opts)
 }
 
 fn port(value: &Spanned<Value>) -> Result<u16, ConfigError> {
@@ -157,6 +157,8 @@ fn apply_key(key: &str, value: &Spanned<Value>, opts: &mut Options) -> Result<()
         "jetstream" => apply_jetstream(value, opts)?,
         "authorization" => auth::apply_authorization(value, opts)?,
         "no_auth_user" => opts.no_auth_user = Some(value.as_str()?.to_string()),
+        "accounts" => accounts::apply_accounts(value, opts)?,
+        "system_account" => opts.system_account = Some(value.as_str()?.to_string()),
         other if NOT_YET.contains(&other) => {
             return Err(invalid(
                 value,

@@ -23,9 +23,9 @@ use super::pub_ack;
 use super::publish_rules::{
     decide, Decision, MsgTtl, Rejection, Rollup, Rules, StreamView, ROLLUP, TTL,
 };
+use crate::account::AccountScope;
 use crate::internal::InternalPublisher;
 use crate::options::SyncPolicy;
-use crate::state::ServerState;
 
 /// Header naming why a delete marker was placed (ADR-43).
 const MARKER_REASON: &str = "Nats-Marker-Reason";
@@ -166,14 +166,14 @@ pub fn now_ns() -> i64 {
 
 impl StreamWriter {
     /// Runs until the ingest queue is closed and drained.
-    pub async fn run(self, state: Arc<ServerState>) {
+    pub async fn run(self, state: Arc<AccountScope>) {
         let mut tracking = Tracking {
             dedup: DedupWindow::default(),
             last_msg_id: None,
         };
         let mut batch: Vec<Entry> = Vec::new();
         let mut acks = Acks {
-            publisher: InternalPublisher::new(),
+            publisher: InternalPublisher::new(state.account.clone()),
             buf: Vec::with_capacity(128),
         };
         // Applied and handed to the OS, waiting for an fsync to start.
@@ -349,7 +349,7 @@ impl StreamWriter {
         to_sync: &mut Option<SyncBatch>,
         written_last_seq: &mut u64,
         acks: &mut Acks,
-        state: &ServerState,
+        state: &AccountScope,
     ) {
         *written_last_seq = self.store.read().state().last_seq;
         match self.store.write().flush() {
@@ -419,7 +419,7 @@ impl StreamWriter {
     }
 
     /// Flushes under the lock, fsyncs without it.
-    async fn flush_and_sync(&self, state: &ServerState) -> Result<(), String> {
+    async fn flush_and_sync(&self, state: &AccountScope) -> Result<(), String> {
         let batch = self.store.write().flush().map_err(|e| e.to_string())?;
         if batch.is_empty() {
             return Ok(());
@@ -542,7 +542,7 @@ struct Acks {
 }
 
 impl Acks {
-    fn send(&mut self, state: &ServerState, settings: &RwLock<WriteSettings>, done: Vec<Pending>) {
+    fn send(&mut self, state: &AccountScope, settings: &RwLock<WriteSettings>, done: Vec<Pending>) {
         if done.is_empty() {
             return;
         }
@@ -579,7 +579,7 @@ impl Acks {
             }
             self.publisher.publish(state, &reply, None, None, ack);
         }
-        self.publisher.finish(state);
+        self.publisher.finish();
     }
 }
 

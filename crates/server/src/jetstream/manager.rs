@@ -24,13 +24,13 @@ use super::consumer::{
 use super::meta;
 use super::publish_rules::Rules;
 use super::stream::Stream;
+use crate::account::AccountScope;
 use crate::options::{Options, SyncPolicy};
-use crate::state::{ServerState, NATS_COMPAT_VERSION};
+use crate::state::NATS_COMPAT_VERSION;
 use weir_subject::SubjectTransform;
 
 /// The JetStream API level this server implements (ADR-44).
 pub const API_LEVEL: u32 = 1;
-const ACCOUNT: &str = "$G";
 
 /// What is persisted per stream.
 #[derive(Serialize, Deserialize)]
@@ -53,7 +53,7 @@ impl StreamEntry {
     /// Starts a consumer of this stream and registers it.
     pub fn start_consumer(
         &self,
-        state: &Arc<ServerState>,
+        state: &Arc<AccountScope>,
         name: String,
         config: weir_jsapi::ConsumerConfig,
         created: Timestamp,
@@ -152,15 +152,32 @@ fn timestamp(ns: i64) -> Timestamp {
 }
 
 impl JetStream {
-    pub fn new(opts: &Options) -> JetStream {
+    /// The JetStream of account `account_name`; `limits` are the account's own (from the
+    /// `accounts` block), or `None` for the server-wide ones.
+    pub fn new(
+        opts: &Options,
+        account_name: &str,
+        limits: Option<&crate::options::AccountJetStreamLimits>,
+    ) -> JetStream {
         let jetstream_dir = opts.jetstream_dir();
-        let account = AccountLimits {
-            max_memory: opts.jetstream_max_memory_bytes.map_or(-1, |b| b as i64),
-            max_storage: opts.jetstream_max_store_bytes.map_or(-1, |b| b as i64),
-            ..AccountLimits::default()
+        let count = |n: Option<u64>| n.map_or(-1, |n| n.min(i64::MAX as u64) as i64);
+        let account = match limits {
+            Some(limits) => AccountLimits {
+                max_memory: count(limits.max_memory_bytes.or(opts.jetstream_max_memory_bytes)),
+                max_storage: count(limits.max_store_bytes.or(opts.jetstream_max_store_bytes)),
+                max_streams: count(limits.max_streams),
+                max_consumers: count(limits.max_consumers),
+                max_ack_pending: count(limits.max_ack_pending),
+                ..AccountLimits::default()
+            },
+            None => AccountLimits {
+                max_memory: count(opts.jetstream_max_memory_bytes),
+                max_storage: count(opts.jetstream_max_store_bytes),
+                ..AccountLimits::default()
+            },
         };
         JetStream {
-            streams_dir: jetstream_dir.join(ACCOUNT).join("streams"),
+            streams_dir: jetstream_dir.join(account_name).join("streams"),
             limits: ServerLimits {
                 account,
                 server_version: NATS_COMPAT_VERSION.to_string(),
@@ -245,7 +262,7 @@ impl JetStream {
     /// Opens a stream's store, starts it, and registers it.
     pub fn start_stream(
         &self,
-        state: &Arc<ServerState>,
+        state: &Arc<AccountScope>,
         config: StreamConfig,
         created: Timestamp,
         persist: bool,
@@ -283,7 +300,11 @@ impl JetStream {
             for (name, meta, saved) in load_consumers(dir) {
                 match entry.start_consumer(state, name.clone(), meta.config, meta.created, saved) {
                     Ok(_) => {
-                        tracing::info!("Restored consumer '{ACCOUNT} > {} > {name}'", config.name)
+                        tracing::info!(
+                            "Restored consumer '{} > {} > {name}'",
+                            state.account.name,
+                            config.name
+                        )
                     }
                     Err(err) => tracing::error!("consumer '{name}' not restored: {err}"),
                 }
@@ -297,7 +318,7 @@ impl JetStream {
 
     /// Restarts every stream found on disk; a stream whose metadata cannot be read is left
     /// untouched on disk and reported, never deleted.
-    pub fn recover(&self, state: &Arc<ServerState>) {
+    pub fn recover(&self, state: &Arc<AccountScope>) {
         let Ok(entries) = std::fs::read_dir(&self.streams_dir) else {
             return;
         };
@@ -310,7 +331,9 @@ impl JetStream {
                 Ok(m) => {
                     let name = m.config.name.clone();
                     match self.start_stream(state, m.config, m.created, false) {
-                        Ok(_) => tracing::info!("Restored stream '{ACCOUNT} > {name}'"),
+                        Ok(_) => {
+                            tracing::info!("Restored stream '{} > {name}'", state.account.name)
+                        }
                         Err(err) => tracing::error!("stream '{name}' not started: {err}"),
                     }
                 }
@@ -322,7 +345,7 @@ impl JetStream {
     /// Persists a changed config and applies it to the running stream.
     pub async fn apply_config(
         &self,
-        state: &ServerState,
+        state: &AccountScope,
         entry: &StreamEntry,
         config: StreamConfig,
     ) -> Result<(), JsError> {
@@ -355,7 +378,7 @@ impl JetStream {
     }
 
     /// Stops a stream and removes its data.
-    pub async fn delete_stream(&self, state: &ServerState, name: &str) -> Result<(), JsError> {
+    pub async fn delete_stream(&self, state: &AccountScope, name: &str) -> Result<(), JsError> {
         let entry = self
             .streams
             .write()
@@ -374,7 +397,7 @@ impl JetStream {
     }
 
     /// Stops every stream cleanly (their stores write snapshots for a fast restart).
-    pub async fn shutdown(&self, state: &ServerState) {
+    pub async fn shutdown(&self, state: &AccountScope) {
         let entries: Vec<_> = self.streams.read().values().cloned().collect();
         for entry in entries {
             for consumer in entry.consumers.all() {

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod api;
 pub mod consumer;
 pub mod dedup;
+mod disabled;
 pub mod ingest;
 pub mod manager;
 pub mod meta;
@@ -16,6 +17,7 @@ pub mod stream;
 
 use std::sync::Arc;
 
+use crate::account::{AccountScope, GLOBAL_ACCOUNT};
 use crate::state::ServerState;
 
 /// A stored header block opened for more headers: without its closing blank line, or a
@@ -50,11 +52,56 @@ pub fn advisory_payload(mut body: serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-/// Starts JetStream: restores the streams on disk and serves `$JS.API.>`.
-pub fn start(state: &Arc<ServerState>) -> Arc<manager::JetStream> {
-    let js = Arc::new(manager::JetStream::new(&state.opts()));
+/// Starts JetStream for every account that has it: `$G` when no accounts are configured,
+/// otherwise each account whose config enables it (as nats-server does). Blocking: restoring
+/// reads every store.
+pub fn start_all(server: &Arc<ServerState>) {
+    let opts = server.opts_snapshot();
     tracing::info!("Starting JetStream");
-    tracing::info!("  Storage directory: {}", js.store_root().display());
+    if opts.accounts.is_empty() {
+        let scope = AccountScope::new(server.clone(), server.global_account().clone());
+        let js = start(&scope, None);
+        server.add_jetstream(GLOBAL_ACCOUNT, js);
+    }
+    for account in &opts.accounts {
+        let Some(limits) = &account.jetstream else {
+            answer_not_enabled(server, &account.name);
+            continue;
+        };
+        let scope = AccountScope::new(server.clone(), server.account_or_create(&account.name));
+        let js = start(&scope, Some(limits));
+        server.add_jetstream(&account.name, js);
+    }
+    server.set_jetstream_ready();
+}
+
+/// Accounts without JetStream get 10039 errors rather than silence.
+fn answer_not_enabled(server: &Arc<ServerState>, account: &str) {
+    let scope = AccountScope::new(server.clone(), server.account_or_create(account));
+    let handler = Arc::new(disabled::NotEnabledForAccount {
+        server: Arc::downgrade(server),
+        account: Arc::downgrade(&scope.account),
+    });
+    if let Err(err) = scope.subscribe_internal(b"$JS.API.>", None, handler) {
+        tracing::error!("cannot answer JetStream requests of account {account}: {err}");
+    }
+}
+
+/// Starts one account's JetStream: restores its streams on disk and serves its `$JS.API.>`.
+fn start(
+    state: &Arc<AccountScope>,
+    limits: Option<&crate::options::AccountJetStreamLimits>,
+) -> Arc<manager::JetStream> {
+    let js = Arc::new(manager::JetStream::new(
+        &state.opts(),
+        &state.account.name,
+        limits,
+    ));
+    tracing::info!(
+        "  Account {}: storage directory {}",
+        state.account.name,
+        js.store_root().display()
+    );
     js.recover(state);
     let served: api::worker::ServedPredicate = Arc::new(|op| match op {
         // Served on the requester's task by `DirectGetHandler` and `NextHandler`.
@@ -119,7 +166,7 @@ impl crate::subscription::InternalHandler for NextHandler {
 /// Streams without `allow_direct` (or unknown ones) leave the requester with no-responders.
 struct DirectGetHandler {
     js: std::sync::Weak<manager::JetStream>,
-    state: std::sync::Weak<ServerState>,
+    state: std::sync::Weak<AccountScope>,
 }
 
 impl crate::subscription::InternalHandler for DirectGetHandler {
@@ -149,7 +196,7 @@ impl crate::subscription::InternalHandler for DirectGetHandler {
             }
             _ => api::direct::get(&js, stream, msg.payload),
         };
-        let mut publisher = crate::internal::InternalPublisher::new();
+        let mut publisher = crate::internal::InternalPublisher::new(state.account.clone());
         for reply in replies {
             publisher.publish(
                 &state,
@@ -159,7 +206,7 @@ impl crate::subscription::InternalHandler for DirectGetHandler {
                 &reply.payload,
             );
         }
-        publisher.finish(&state);
+        publisher.finish();
         true
     }
 }

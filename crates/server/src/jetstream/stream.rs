@@ -10,8 +10,8 @@ use super::actor::{StreamSignal, StreamWriter, WriteSettings};
 use super::admin::{AdminError, AdminKind, AdminOp, AdminResult};
 use super::ingest::{IngestQueue, Publish};
 use super::pub_ack;
+use crate::account::AccountScope;
 use crate::options::SyncPolicy;
-use crate::state::ServerState;
 use crate::subscription::{InboundMsg, InternalHandler, Subscription};
 
 /// Publishes one stream may hold in its ingest queue before refusing more.
@@ -33,7 +33,7 @@ pub struct Stream {
 /// Receives publishes on the stream's subjects (on the publisher's task).
 struct IngestHandler {
     ingest: Arc<IngestQueue>,
-    state: std::sync::Weak<ServerState>,
+    state: std::sync::Weak<AccountScope>,
     stream: String,
 }
 
@@ -63,7 +63,7 @@ impl InternalHandler for IngestHandler {
 impl Stream {
     /// Starts the writer and subscribes to `subjects`.
     pub fn start(
-        state: &Arc<ServerState>,
+        state: &Arc<AccountScope>,
         store: Box<dyn Store>,
         settings: WriteSettings,
         subjects: &[String],
@@ -109,7 +109,7 @@ impl Stream {
     /// Replaces the ingest subscriptions after a subjects update.
     pub fn resubscribe(
         &self,
-        state: &ServerState,
+        state: &AccountScope,
         subjects: &[String],
     ) -> Result<(), weir_subject::SubjectError> {
         let Some(handler) = self.handler.lock().clone() else {
@@ -123,7 +123,7 @@ impl Stream {
 
     fn subscribe(
         &self,
-        state: &ServerState,
+        state: &AccountScope,
         subjects: &[String],
         handler: Arc<IngestHandler>,
     ) -> Result<(), weir_subject::SubjectError> {
@@ -160,7 +160,7 @@ impl Stream {
 
     /// Stops ingesting, lets the writer finish what is queued (acks included), and closes
     /// the store cleanly so the next start skips the recovery scan.
-    pub async fn stop(&self, state: &ServerState) {
+    pub async fn stop(&self, state: &AccountScope) {
         for sub in self.subscriptions.lock().drain(..) {
             state.unsubscribe_internal(&sub);
         }
@@ -240,7 +240,8 @@ mod tests {
         })
         .await
         .unwrap();
-        let state = handle.state_for_tests();
+        let server = handle.state_for_tests();
+        let state = AccountScope::new(server.clone(), server.global_account().clone());
         let (store, _report) = open_file_store(&dir, FileStoreConfig::default()).unwrap();
         let stream = Stream::start(
             &state,

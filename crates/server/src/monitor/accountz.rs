@@ -1,5 +1,5 @@
-//! `/accountz`: Weir has one account, the global `$G`, and no system account (nats-server
-//! omits `system_account` when there is none). `?acc=$G` details it as nats-server does.
+//! `/accountz`: the accounts (the global `$G` and those configured), and the system account
+//! when one is named (nats-server omits `system_account` otherwise). `?acc=NAME` details one.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,8 +12,6 @@ use super::query::{BadRequest, Params};
 use super::subsz::{sublist_stats, SublistStats};
 use crate::state::ServerState;
 use crate::timefmt;
-
-pub const GLOBAL_ACCOUNT: &str = "$G";
 
 pub async fn handler(
     State(state): State<Arc<ServerState>>,
@@ -29,7 +27,9 @@ pub async fn handler(
 struct Accountz {
     server_id: String,
     now: String,
-    accounts: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_account: Option<String>,
+    accounts: Vec<String>,
 }
 
 fn accountz(state: &ServerState, p: &Params) -> Result<Response, BadRequest> {
@@ -40,26 +40,33 @@ fn accountz(state: &ServerState, p: &Params) -> Result<Response, BadRequest> {
         return Ok(Json(Accountz {
             server_id: state.server_id.clone(),
             now,
-            accounts: vec![GLOBAL_ACCOUNT],
+            system_account: state.opts().system_account.clone(),
+            accounts: state.accounts().iter().map(|a| a.name.clone()).collect(),
         })
         .into_response());
     }
-    if acc != GLOBAL_ACCOUNT {
+    let Some(account) = state.account(acc) else {
         return Err(BadRequest(format!("Account {acc} does not exist")));
-    }
+    };
+    let client_connections = state
+        .clients
+        .lock()
+        .values()
+        .filter(|c| *c.account.lock() == account.name)
+        .count();
     Ok(Json(AccountzDetail {
         server_id: state.server_id.clone(),
         now,
         account_detail: AccountInfo {
-            account_name: GLOBAL_ACCOUNT,
+            account_name: account.name.clone(),
             update_time: timefmt::rfc3339(state.started_at),
             expired: false,
             complete: true,
-            jetstream_enabled: state.jetstream.get().is_some(),
+            jetstream_enabled: state.jetstream(&account.name).is_some(),
             leafnode_connections: 0,
-            client_connections: state.connection_count(),
-            subscriptions: state.subscription_count(),
-            sublist_stats: sublist_stats(state),
+            client_connections,
+            subscriptions: account.subscription_count(),
+            sublist_stats: sublist_stats(&account),
         },
     })
     .into_response())
@@ -74,7 +81,7 @@ struct AccountzDetail {
 
 #[derive(Serialize)]
 struct AccountInfo {
-    account_name: &'static str,
+    account_name: String,
     update_time: String,
     expired: bool,
     complete: bool,

@@ -28,7 +28,7 @@ const MAX_CLOSED_SUBS: usize = 1024;
 pub struct SubDetail {
     /// Set on closed connections' lists, as nats-server does.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<&'static str>,
+    pub account: Option<String>,
     pub subject: String,
     #[serde(rename = "qgroup", skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
@@ -39,11 +39,7 @@ pub struct SubDetail {
 
 impl SubDetail {
     /// The detail of `sub`, a subscription of client `cid`.
-    pub fn of(
-        sub: &crate::subscription::Subscription,
-        cid: u64,
-        account: Option<&'static str>,
-    ) -> Self {
+    pub fn of(sub: &crate::subscription::Subscription, cid: u64, account: Option<String>) -> Self {
         SubDetail {
             account,
             subject: String::from_utf8_lossy(&sub.subject).into_owned(),
@@ -92,7 +88,7 @@ pub struct ConnInfo {
     #[serde(skip_serializing_if = "String::is_empty")]
     authorized_user: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<&'static str>,
+    account: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     subscriptions_list: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -100,6 +96,9 @@ pub struct ConnInfo {
     /// The authenticated user, shown only with `auth=true` but always filterable (`user=`).
     #[serde(skip)]
     user_name: String,
+    /// The client's account, shown with `auth=true`, filterable with `acc=`.
+    #[serde(skip)]
+    account_name: String,
     #[serde(skip)]
     start_at: SystemTime,
     #[serde(skip)]
@@ -154,6 +153,7 @@ fn conn_info(client: &Arc<ClientShared>, now: SystemTime) -> ConnInfo {
         subscriptions_list: Vec::new(),
         subscriptions_list_detail: Vec::new(),
         user_name: client.authorized_user.lock().clone().unwrap_or_default(),
+        account_name: client.account.lock().clone(),
         start_at: client.connected_at,
         last_at,
         stop_at: None,
@@ -209,8 +209,9 @@ pub fn record_closed(state: &Arc<ServerState>, client: &Arc<ClientShared>, reaso
     info.stop_at = Some(now);
     info.reason = Some(reason_text(reason));
     info.closed_subs = sub_details(client, MAX_CLOSED_SUBS);
+    let account = client.account.lock().clone();
     for sub in &mut info.closed_subs {
-        sub.account = Some("$G");
+        sub.account = Some(account.clone());
     }
     info.client = None;
     let mut ring = state.closed_connections.lock();
@@ -352,9 +353,8 @@ fn connz(state: &Arc<ServerState>, opts: &ConnzOptions) -> Connz {
     };
     let total = open.len() + closed.len();
     let mut conns: Vec<ConnInfo> = Vec::new();
-    // Only the global account exists. A user filter matches the authenticated user (so no
-    // connection without one, as on nats-server). There are no MQTT clients.
-    let other_account = !opts.acc.is_empty() && opts.acc != "$G";
+    // A user filter matches the authenticated user (so no connection without one, as on
+    // nats-server); an account filter, the client's account. There are no MQTT clients.
     if opts.cid > 0 {
         // nats-server looks among closed connections only when closed ones were asked for.
         if opts.state == ConnState::Open {
@@ -371,8 +371,11 @@ fn connz(state: &Arc<ServerState>, opts: &ConnzOptions) -> Connz {
                     .map(|c| (**c).clone()),
             );
         }
-    } else if !other_account && opts.mqtt_client.is_empty() {
-        let wanted = |c: &ConnInfo| opts.user.is_empty() || c.user_name == opts.user;
+    } else if opts.mqtt_client.is_empty() {
+        let wanted = |c: &ConnInfo| {
+            (opts.user.is_empty() || c.user_name == opts.user)
+                && (opts.acc.is_empty() || c.account_name == opts.acc)
+        };
         conns.extend(open.iter().map(|c| conn_info(c, now)).filter(|c| wanted(c)));
         conns.extend(closed.iter().filter(|c| wanted(c)).map(|c| (**c).clone()));
     }
@@ -382,7 +385,7 @@ fn connz(state: &Arc<ServerState>, opts: &ConnzOptions) -> Connz {
     for info in &mut page {
         if opts.auth && !info.user_name.is_empty() {
             info.authorized_user = info.user_name.clone();
-            info.account = Some("$G");
+            info.account = Some(info.account_name.clone());
         }
         let subs = match &info.client {
             Some(client) if opts.subs || opts.detail => sub_details(client, usize::MAX),

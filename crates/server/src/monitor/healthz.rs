@@ -74,30 +74,32 @@ fn check(state: &ServerState, opts: HealthzOptions) -> Result<(), (&'static str,
     if !state.opts().jetstream {
         return Ok(());
     }
-    let Some(js) = state.jetstream.get() else {
+    if !state.jetstream_ready() {
         return Err((
             "unavailable",
             "JetStream is starting: restoring streams".to_string(),
         ));
-    };
+    }
     if opts.js_enabled_only {
         return Ok(());
     }
-    // Single server: every stream on disk must have been restored.
-    let Ok(entries) = std::fs::read_dir(js.store_root()) else {
-        return Ok(());
-    };
-    let running = js.streams.read();
-    for entry in entries.flatten() {
-        if !entry.path().is_dir() {
+    // Single server: every stream on disk must have been restored, in every account.
+    for (account, js) in state.jetstreams() {
+        let Ok(entries) = std::fs::read_dir(js.store_root()) else {
             continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !running.contains_key(&name) {
-            return Err((
-                "unavailable",
-                format!("JetStream stream '$G > {name}' could not be recovered"),
-            ));
+        };
+        let running = js.streams.read();
+        for entry in entries.flatten() {
+            if !entry.path().is_dir() {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !running.contains_key(&name) {
+                return Err((
+                    "unavailable",
+                    format!("JetStream stream '{account} > {name}' could not be recovered"),
+                ));
+            }
         }
     }
     Ok(())

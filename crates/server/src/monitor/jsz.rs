@@ -21,7 +21,6 @@ use crate::state::ServerState;
 use crate::timefmt;
 
 /// The only account Weir has.
-const ACCOUNT: &str = "$G";
 /// nats-server's default (and cap for a non-positive) `limit`.
 const DEFAULT_LIMIT: usize = 1024;
 
@@ -200,9 +199,27 @@ fn disk_available_bytes(dir: &std::path::Path) -> u64 {
     (stats.f_bavail as u64).saturating_mul(stats.f_frsize as u64)
 }
 
+/// Usage of every account's JetStream added up (the server-wide `/jsz` and metrics totals).
+pub fn total_usage(jetstreams: &[(String, Arc<JetStream>)]) -> weir_jsapi::AccountInfo {
+    let mut total = weir_jsapi::AccountInfo::default();
+    for (_, js) in jetstreams {
+        let info = js.account_info();
+        total.memory += info.memory;
+        total.storage += info.storage;
+        total.reserved_memory += info.reserved_memory;
+        total.reserved_storage += info.reserved_storage;
+        total.streams += info.streams;
+        total.consumers += info.consumers;
+        total.api.total += info.api.total;
+        total.api.errors += info.api.errors;
+    }
+    total
+}
+
 fn jsz_json(state: &ServerState, opts: &JszOptions) -> Value {
     let now = timefmt::rfc3339(std::time::SystemTime::now());
-    let Some(js) = state.jetstream.get() else {
+    let jetstreams = state.jetstreams();
+    if jetstreams.is_empty() {
         return json!({
             "server_id": state.server_id,
             "now": now,
@@ -212,7 +229,7 @@ fn jsz_json(state: &ServerState, opts: &JszOptions) -> Value {
             "accounts": 0, "ha_assets": 0, "api": {"total": 0, "errors": 0},
             "streams": 0, "consumers": 0, "messages": 0, "bytes": 0,
         });
-    };
+    }
     let limits = server_js_limits(state);
     let mut config = json!({
         "max_memory": limits.max_memory,
@@ -223,13 +240,15 @@ fn jsz_json(state: &ServerState, opts: &JszOptions) -> Value {
     if let SyncPolicy::Interval(every) = state.opts().sync {
         config["sync_interval"] = json!(every.as_nanos() as u64);
     }
-    let info = js.account_info();
-    let entries: Vec<Arc<StreamEntry>> = js.streams.read().values().cloned().collect();
-    let (messages, bytes) = entries.iter().fold((0u64, 0u64), |(m, b), e| {
-        let st = e.stream.store.read().state();
-        (m + st.msgs, b + st.bytes)
-    });
-    let api = json!({"total": info.api.total, "errors": info.api.errors});
+    let info = total_usage(&jetstreams);
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    for (_, js) in &jetstreams {
+        for entry in js.streams.read().values() {
+            let st = entry.stream.store.read().state();
+            messages += st.msgs;
+            bytes += st.bytes;
+        }
+    }
     let mut out = json!({
         "server_id": state.server_id,
         "now": now,
@@ -238,40 +257,55 @@ fn jsz_json(state: &ServerState, opts: &JszOptions) -> Value {
         "storage": info.storage,
         "reserved_memory": info.reserved_memory,
         "reserved_storage": info.reserved_storage,
-        "accounts": 1,
+        "accounts": jetstreams.len(),
         "ha_assets": 0,
-        "api": api,
+        "api": {"total": info.api.total, "errors": info.api.errors},
         "streams": info.streams,
         "consumers": info.consumers,
         "messages": messages,
         "bytes": bytes,
     });
-    let filtered = opts.account == ACCOUNT;
-    // `offset`/`limit` page the accounts: with one account, only offset 0 shows it (and
-    // `limit` is at least 1).
-    if (opts.accounts || filtered) && opts.offset == 0 {
-        let mut account = json!({
-            "name": ACCOUNT,
-            "id": ACCOUNT,
-            "memory": info.memory,
-            "storage": info.storage,
-            // nats-server 2.9.10 reports the account's limits here (-1 read as unsigned).
-            "reserved_memory": js.limits.account.max_memory as u64,
-            "reserved_storage": js.limits.account.max_storage as u64,
-            "accounts": 0,
-            "ha_assets": 0,
-            "api": api,
-        });
-        if opts.streams && !entries.is_empty() {
-            let details: Vec<Value> = entries
-                .iter()
-                .map(|e| stream_detail(state, js, e, opts))
-                .collect();
-            account["stream_detail"] = Value::Array(details);
-        }
-        out["account_details"] = json!([account]);
+    let filtered = !opts.account.is_empty();
+    if !(opts.accounts || filtered) {
+        return out;
+    }
+    // `offset`/`limit` page the accounts (in name order).
+    let details: Vec<Value> = jetstreams
+        .iter()
+        .filter(|(name, _)| !filtered || *name == opts.account)
+        .skip(opts.offset)
+        .take(opts.limit.max(1))
+        .map(|(name, js)| account_detail(state, name, js, opts))
+        .collect();
+    if !details.is_empty() {
+        out["account_details"] = Value::Array(details);
     }
     out
+}
+
+fn account_detail(state: &ServerState, name: &str, js: &JetStream, opts: &JszOptions) -> Value {
+    let info = js.account_info();
+    let entries: Vec<Arc<StreamEntry>> = js.streams.read().values().cloned().collect();
+    let mut account = json!({
+        "name": name,
+        "id": name,
+        "memory": info.memory,
+        "storage": info.storage,
+        // nats-server 2.9.10 reports the account's limits here (-1 read as unsigned).
+        "reserved_memory": js.limits.account.max_memory as u64,
+        "reserved_storage": js.limits.account.max_storage as u64,
+        "accounts": 0,
+        "ha_assets": 0,
+        "api": {"total": info.api.total, "errors": info.api.errors},
+    });
+    if opts.streams && !entries.is_empty() {
+        let details: Vec<Value> = entries
+            .iter()
+            .map(|e| stream_detail(state, js, e, opts))
+            .collect();
+        account["stream_detail"] = Value::Array(details);
+    }
+    account
 }
 
 fn stream_detail(

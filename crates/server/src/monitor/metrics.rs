@@ -13,7 +13,6 @@ use axum::response::IntoResponse;
 use crate::state::{ServerState, FSYNC_BUCKETS_SECONDS};
 
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-const ACCOUNT: &str = "$G";
 
 pub async fn handler(State(state): State<Arc<ServerState>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], render(&state))
@@ -194,7 +193,8 @@ const CONSUMER_GAUGES: [(&str, &str); 7] = [
 ];
 
 fn jetstream_metrics(state: &ServerState, m: &mut Exposition) {
-    let Some(js) = state.jetstream.get() else {
+    let jetstreams = state.jetstreams();
+    if jetstreams.is_empty() {
         m.single(
             "weir_jetstream_enabled",
             "gauge",
@@ -202,14 +202,14 @@ fn jetstream_metrics(state: &ServerState, m: &mut Exposition) {
             0,
         );
         return;
-    };
+    }
     m.single(
         "weir_jetstream_enabled",
         "gauge",
         "1 when JetStream is enabled.",
         1,
     );
-    let info = js.account_info();
+    let info = super::jsz::total_usage(&jetstreams);
     let limits = super::jsz::server_js_limits(state);
     m.single(
         "weir_jetstream_memory_bytes",
@@ -248,56 +248,60 @@ fn jetstream_metrics(state: &ServerState, m: &mut Exposition) {
         info.api.errors,
     );
 
-    let entries: Vec<_> = js.streams.read().values().cloned().collect();
-    let mut streams = Vec::with_capacity(entries.len());
+    let mut streams = Vec::new();
     let mut consumers = Vec::new();
-    for entry in &entries {
-        let si = js.info(entry, "", false);
-        let name = si.config.name.clone();
-        let st = &si.state;
-        streams.push((
-            name.clone(),
-            [
-                st.messages,
-                st.bytes,
-                st.first_seq,
-                st.last_seq,
-                st.consumer_count.max(0) as u64,
-                st.num_subjects.max(0) as u64,
-            ],
-        ));
-        for consumer in entry.consumers.all() {
-            let ci = consumer.info();
-            consumers.push((
+    for (account, js) in &jetstreams {
+        let entries: Vec<_> = js.streams.read().values().cloned().collect();
+        for entry in &entries {
+            let si = js.info(entry, "", false);
+            let name = si.config.name.clone();
+            let st = &si.state;
+            streams.push((
+                account.clone(),
                 name.clone(),
-                ci.name.clone(),
                 [
-                    ci.num_pending,
-                    ci.num_ack_pending.max(0) as u64,
-                    ci.num_redelivered.max(0) as u64,
-                    ci.num_waiting.max(0) as u64,
-                    ci.delivered.stream_seq,
-                    ci.delivered.consumer_seq,
-                    ci.ack_floor.stream_seq,
+                    st.messages,
+                    st.bytes,
+                    st.first_seq,
+                    st.last_seq,
+                    st.consumer_count.max(0) as u64,
+                    st.num_subjects.max(0) as u64,
                 ],
             ));
+            for consumer in entry.consumers.all() {
+                let ci = consumer.info();
+                consumers.push((
+                    account.clone(),
+                    name.clone(),
+                    ci.name.clone(),
+                    [
+                        ci.num_pending,
+                        ci.num_ack_pending.max(0) as u64,
+                        ci.num_redelivered.max(0) as u64,
+                        ci.num_waiting.max(0) as u64,
+                        ci.delivered.stream_seq,
+                        ci.delivered.consumer_seq,
+                        ci.ack_floor.stream_seq,
+                    ],
+                ));
+            }
         }
     }
     for (i, (metric, help)) in STREAM_GAUGES.iter().enumerate() {
         m.family(metric, "gauge", help);
-        for (stream, values) in &streams {
+        for (account, stream, values) in &streams {
             m.sample(
                 metric,
-                &[("account", ACCOUNT), ("stream", stream)],
+                &[("account", account), ("stream", stream)],
                 values[i],
             );
         }
     }
     for (i, (metric, help)) in CONSUMER_GAUGES.iter().enumerate() {
         m.family(metric, "gauge", help);
-        for (stream, consumer, values) in &consumers {
+        for (account, stream, consumer, values) in &consumers {
             let labels = [
-                ("account", ACCOUNT),
+                ("account", account.as_str()),
                 ("stream", stream),
                 ("consumer", consumer),
             ];

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::accountz::GLOBAL_ACCOUNT;
 use super::connz::SubDetail;
+use crate::account::Account;
 
 use super::query::{go_float, paging, window, BadRequest, Params};
 use crate::state::ServerState;
@@ -33,8 +33,9 @@ pub struct SublistStats {
     avg_fanout: Value,
 }
 
-pub fn sublist_stats(state: &ServerState) -> SublistStats {
-    let stats = state.with_subscriptions(|index| index.stats());
+/// One account's index statistics.
+pub fn sublist_stats(account: &Account) -> SublistStats {
+    let stats = account.with_subscriptions(|index| index.stats());
     SublistStats {
         num_subscriptions: stats.subscriptions,
         num_cache: stats.cache_entries,
@@ -45,6 +46,26 @@ pub fn sublist_stats(state: &ServerState) -> SublistStats {
         max_fanout: 0,
         avg_fanout: json!(0),
     }
+}
+
+/// The statistics of every account's index together, as nats-server reports server-wide.
+fn all_stats(state: &ServerState) -> SublistStats {
+    let mut total = empty_stats();
+    let (mut hits, mut weight) = (0.0, 0.0);
+    for account in state.accounts() {
+        let stats = account.with_subscriptions(|index| index.stats());
+        total.num_subscriptions += stats.subscriptions;
+        total.num_cache += stats.cache_entries;
+        total.num_inserts += stats.inserts;
+        total.num_removes += stats.removes;
+        total.num_matches += stats.matches;
+        hits += stats.cache_hit_rate * stats.matches as f64;
+        weight += stats.matches as f64;
+    }
+    if weight > 0.0 {
+        total.cache_hit_rate = go_float(hits / weight);
+    }
+    total
 }
 
 fn empty_stats() -> SublistStats {
@@ -89,15 +110,15 @@ fn subsz(state: &ServerState, p: &Params) -> Result<Response, BadRequest> {
             "invalid test subject, must be valid publish subject: {test}"
         )));
     }
-    // Only the global account exists.
-    let global = acc.is_empty() || acc == "$G";
-    let stats = if global {
-        sublist_stats(state)
+    let stats = if acc.is_empty() {
+        all_stats(state)
     } else {
-        empty_stats()
+        state
+            .account(acc)
+            .map_or_else(empty_stats, |account| sublist_stats(&account))
     };
-    let mut list = if subs && global {
-        subscriptions(state, test)
+    let mut list = if subs {
+        subscriptions(state, test, acc)
     } else {
         Vec::new()
     };
@@ -121,12 +142,16 @@ fn subsz(state: &ServerState, p: &Params) -> Result<Response, BadRequest> {
 }
 
 /// Client subscriptions (internal ones have no client and are left out, as in nats-server)
-/// matching `test` when given, in cid then sid order.
-fn subscriptions(state: &ServerState, test: &str) -> Vec<SubDetail> {
+/// matching `test` when given, of account `acc` when given, in cid then sid order.
+fn subscriptions(state: &ServerState, test: &str, acc: &str) -> Vec<SubDetail> {
     let mut clients: Vec<_> = state.clients.lock().values().cloned().collect();
     clients.sort_by_key(|c| c.id);
     let mut list = Vec::new();
     for client in clients {
+        let account = client.account.lock().clone();
+        if !acc.is_empty() && account != acc {
+            continue;
+        }
         let mut subs: Vec<_> = client.subs.lock().values().cloned().collect();
         subs.sort_by(|a, b| {
             let key = |s: &[u8]| {
@@ -143,7 +168,7 @@ fn subscriptions(state: &ServerState, test: &str) -> Vec<SubDetail> {
             if !test.is_empty() && !weir_subject::matches(&sub.subject, test.as_bytes()) {
                 continue;
             }
-            list.push(SubDetail::of(&sub, client.id, Some(GLOBAL_ACCOUNT)));
+            list.push(SubDetail::of(&sub, client.id, Some(account.clone())));
         }
     }
     list

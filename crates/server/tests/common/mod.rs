@@ -396,7 +396,10 @@ fn reference_authorization(opts: &Options) -> String {
     if let Some(name) = &opts.no_auth_user {
         c.push_str(&format!("no_auth_user: {}\n", quote(name)));
     }
-    if a.user.is_none() && a.password.is_none() && a.token.is_none() && a.users.is_empty() {
+    c.push_str(&reference_accounts(opts));
+    let global_users: Vec<&weir_server::UserConfig> =
+        a.users.iter().filter(|u| u.account.is_none()).collect();
+    if a.user.is_none() && a.password.is_none() && a.token.is_none() && global_users.is_empty() {
         return c;
     }
     c.push_str("authorization {\n");
@@ -415,28 +418,114 @@ fn reference_authorization(opts: &Options) -> String {
             reference_permissions(p)
         ));
     }
-    if !a.users.is_empty() {
+    if !global_users.is_empty() {
         c.push_str("  users: [\n");
-        for u in &a.users {
-            let mut fields = Vec::new();
-            if let Some(name) = &u.user {
-                fields.push(format!("user: {}", quote(name)));
-            }
-            if let Some(p) = &u.password {
-                fields.push(format!("password: {}", quote(p)));
-            }
-            if let Some(k) = &u.nkey {
-                fields.push(format!("nkey: {}", quote(k)));
-            }
-            if let Some(p) = &u.permissions {
-                fields.push(format!("permissions: {}", reference_permissions(p)));
-            }
-            c.push_str(&format!("    {{ {} }}\n", fields.join(", ")));
+        for u in global_users {
+            c.push_str(&format!("    {}\n", reference_user(u)));
         }
         c.push_str("  ]\n");
     }
     // nats-server takes the auth timeout in (fractional) seconds.
     c.push_str(&format!("  timeout: {}\n", opts.auth_timeout.as_secs_f64()));
+    c.push_str("}\n");
+    c
+}
+
+fn reference_user(u: &weir_server::UserConfig) -> String {
+    let mut fields = Vec::new();
+    if let Some(name) = &u.user {
+        fields.push(format!("user: {}", quote(name)));
+    }
+    if let Some(p) = &u.password {
+        fields.push(format!("password: {}", quote(p)));
+    }
+    if let Some(k) = &u.nkey {
+        fields.push(format!("nkey: {}", quote(k)));
+    }
+    if let Some(p) = &u.permissions {
+        fields.push(format!("permissions: {}", reference_permissions(p)));
+    }
+    format!("{{ {} }}", fields.join(", "))
+}
+
+/// The `accounts` block, with each account's users, JetStream limits, exports and imports.
+fn reference_accounts(opts: &Options) -> String {
+    use weir_server::ExportKind;
+    if opts.accounts.is_empty() {
+        return String::new();
+    }
+    let kind = |k: ExportKind| match k {
+        ExportKind::Stream => "stream",
+        ExportKind::Service => "service",
+    };
+    let mut c = String::from("accounts {\n");
+    for account in &opts.accounts {
+        c.push_str(&format!("  {}: {{\n", account.name));
+        let users: Vec<String> = opts
+            .authorization
+            .users
+            .iter()
+            .filter(|u| u.account.as_deref() == Some(account.name.as_str()))
+            .map(reference_user)
+            .collect();
+        if !users.is_empty() {
+            c.push_str(&format!("    users: [{}]\n", users.join(", ")));
+        }
+        if let Some(js) = &account.jetstream {
+            let mut limits = Vec::new();
+            let mut limit = |name: &str, v: Option<u64>| {
+                if let Some(v) = v {
+                    limits.push(format!("{name}: {v}"));
+                }
+            };
+            limit("max_mem", js.max_memory_bytes);
+            limit("max_file", js.max_store_bytes);
+            limit("max_streams", js.max_streams);
+            limit("max_consumers", js.max_consumers);
+            if limits.is_empty() {
+                c.push_str("    jetstream: enabled\n");
+            } else {
+                c.push_str(&format!("    jetstream: {{ {} }}\n", limits.join(", ")));
+            }
+        }
+        if !account.exports.is_empty() {
+            let exports: Vec<String> = account
+                .exports
+                .iter()
+                .map(|e| {
+                    let mut text = format!("{}: {}", kind(e.kind), quote(&e.subject));
+                    if !e.accounts.is_empty() {
+                        text.push_str(&format!(", accounts: [{}]", e.accounts.join(", ")));
+                    }
+                    format!("{{ {text} }}")
+                })
+                .collect();
+            c.push_str(&format!("    exports: [{}]\n", exports.join(", ")));
+        }
+        if !account.imports.is_empty() {
+            let imports: Vec<String> = account
+                .imports
+                .iter()
+                .map(|i| {
+                    let mut text = format!(
+                        "{}: {{ account: {}, subject: {} }}",
+                        kind(i.kind),
+                        i.account,
+                        quote(&i.subject)
+                    );
+                    if let Some(p) = &i.prefix {
+                        text.push_str(&format!(", prefix: {}", quote(p)));
+                    }
+                    if let Some(t) = &i.to {
+                        text.push_str(&format!(", to: {}", quote(t)));
+                    }
+                    format!("{{ {text} }}")
+                })
+                .collect();
+            c.push_str(&format!("    imports: [{}]\n", imports.join(", ")));
+        }
+        c.push_str("  }\n");
+    }
     c.push_str("}\n");
     c
 }

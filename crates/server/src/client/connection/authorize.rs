@@ -6,6 +6,7 @@ use std::sync::Arc;
 use weir_protocol::ConnectInfo;
 
 use super::{Connection, Flow};
+use crate::account::GLOBAL_ACCOUNT;
 use crate::auth::{self, ClientGuard, Identity, Permissions};
 use crate::client::CloseReason;
 use crate::router::retire;
@@ -33,6 +34,14 @@ impl Connection {
     }
 
     fn install(&mut self, identity: Identity) {
+        let account = identity.account.as_deref().unwrap_or(GLOBAL_ACCOUNT);
+        if account != self.account.name {
+            // Only at CONNECT: nothing is subscribed yet, so nothing moves with it.
+            debug_assert!(self.client.subs.lock().is_empty());
+            self.account = self.state.account_or_create(account);
+            self.match_cache.clear();
+            *self.client.account.lock() = self.account.name.clone();
+        }
         let permissions = identity
             .permissions
             .map_or_else(Permissions::default, |p| (*p).clone());
@@ -74,6 +83,16 @@ impl Connection {
         // A client connected before authorization existed has no stored CONNECT.
         let connect = self.connect.clone().unwrap_or_default();
         let identity = match self.identify(&connect) {
+            Ok(identity)
+                if identity.account.as_deref().unwrap_or(GLOBAL_ACCOUNT) != self.account.name =>
+            {
+                tracing::info!(
+                    "{} - cid:{} - closed by reload: the user moved to another account",
+                    self.client.addr,
+                    self.client.id
+                );
+                return Flow::Close(CloseReason::AuthenticationViolation);
+            }
             Ok(identity) => identity,
             Err(err) => {
                 // nats-server closes such a client without a word.
@@ -105,7 +124,7 @@ impl Connection {
             .cloned()
             .collect();
         for sub in refused {
-            retire(&self.state, &sub);
+            retire(&sub);
             tracing::info!(
                 "Removed sub {:?} (sid {:?}) - not authorized",
                 String::from_utf8_lossy(&sub.subject),

@@ -13,12 +13,12 @@ use weir_store::{PurgeRequest, StoredMsg};
 
 use super::route::ApiOp;
 use super::worker::{ApiReply, ApiRequest, ApiService};
+use crate::account::AccountScope;
 use crate::jetstream::admin::{AdminDone, AdminError, AdminKind};
 use crate::jetstream::manager::{JetStream, StreamEntry};
-use crate::state::ServerState;
 
 pub struct JsApi {
-    pub state: Arc<ServerState>,
+    pub state: Arc<AccountScope>,
     pub js: Arc<JetStream>,
 }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::route::{self, ApiOp};
-use crate::state::ServerState;
+use crate::account::AccountScope;
 use crate::subscription::{InboundMsg, InternalHandler};
 
 /// API requests waiting to be served before new ones are dropped (nats-server also sheds
@@ -98,7 +98,7 @@ pub trait ApiService: Send + Sync + 'static {
 
 /// Serves requests one at a time, in arrival order, until the channel closes.
 pub async fn run<S: ApiService>(
-    state: Arc<ServerState>,
+    state: Arc<AccountScope>,
     service: Arc<S>,
     mut rx: mpsc::Receiver<ApiRequest>,
 ) {

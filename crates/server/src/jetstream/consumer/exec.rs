@@ -191,7 +191,7 @@ impl Consumer {
                 publisher.publish(&state, &to, None, None, b"");
             }
         }
-        publisher.finish(&state);
+        publisher.finish();
         inner.spare_commands = commands;
         acked
     }
@@ -199,7 +199,7 @@ impl Consumer {
     fn advisory(
         &self,
         publisher: &mut crate::internal::InternalPublisher,
-        state: &crate::state::ServerState,
+        state: &crate::account::AccountScope,
         kind: &str,
         body: serde_json::Value,
     ) {
@@ -216,7 +216,7 @@ impl Consumer {
     fn dead_letter(
         &self,
         publisher: &mut crate::internal::InternalPublisher,
-        state: &crate::state::ServerState,
+        state: &crate::account::AccountScope,
         subject: &str,
         stream_seq: u64,
         deliveries: u64,
@@ -384,7 +384,7 @@ impl Consumer {
 
     /// Whether a subscriber listens on the deliver subject (a member of the deliver group,
     /// when there is one).
-    pub fn has_push_interest(&self, state: &crate::state::ServerState) -> bool {
+    pub fn has_push_interest(&self, state: &crate::account::AccountScope) -> bool {
         let (subject, group) = {
             let cfg = self.config.read();
             (cfg.deliver_subject.clone(), cfg.deliver_group.clone())

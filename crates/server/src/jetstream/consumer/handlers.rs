@@ -10,8 +10,8 @@ use weir_consumer::ack::{parse_ack_body, parse_ack_subject, AckKind, AckRef};
 use weir_consumer::PullRequest;
 
 use super::Consumer;
+use crate::account::AccountScope;
 use crate::jetstream::actor::now_ns;
-use crate::state::ServerState;
 use crate::subscription::{InboundMsg, InternalHandler};
 
 struct AckHandler(Weak<Consumer>);
@@ -117,7 +117,7 @@ impl InternalHandler for FlowControlHandler {
 }
 
 pub(super) fn subscribe(
-    state: &Arc<ServerState>,
+    state: &Arc<AccountScope>,
     consumer: &Arc<Consumer>,
 ) -> Result<(), weir_subject::SubjectError> {
     let ack = format!("$JS.ACK.{}.{}.>", consumer.stream_name, consumer.name);

@@ -27,8 +27,8 @@ use weir_jsapi::{ConsumerConfig, ConsumerInfo, RetentionPolicy, SequenceInfo, Ti
 
 use super::actor::{now_ns, StreamSignal};
 use super::stream::Stream;
+use crate::account::AccountScope;
 use crate::internal::InternalPublisher;
-use crate::state::ServerState;
 use crate::subscription::Subscription;
 
 pub use persist::{load_consumers, ConsumerMeta};
@@ -172,7 +172,7 @@ pub struct Consumer {
     /// `inner` and the store lock, or alone.
     queued_acks: Mutex<Vec<handlers::QueuedAck>>,
     task: Mutex<Option<JoinHandle<()>>>,
-    state: Weak<ServerState>,
+    state: Weak<AccountScope>,
     /// Last pull request or ack (ns), for `inactive_threshold`.
     last_active_ns: AtomicI64,
     /// Last ack received (ns), the ack floor's `last_active`.
@@ -195,7 +195,7 @@ pub struct ConsumerSpec {
 impl Consumer {
     /// Creates (or, with `restored` state, reopens) a consumer and starts it.
     pub fn start(
-        state: &Arc<ServerState>,
+        state: &Arc<AccountScope>,
         spec: ConsumerSpec,
         restored: Option<weir_consumer::state::ConsumerState>,
     ) -> Result<Arc<Consumer>, String> {
@@ -231,7 +231,7 @@ impl Consumer {
             siblings: spec.siblings,
             inner: Mutex::new(Inner {
                 engine,
-                publisher: InternalPublisher::new(),
+                publisher: InternalPublisher::new(state.account.clone()),
                 confirms: Vec::new(),
                 seen: signal,
                 spare_commands: Vec::new(),
