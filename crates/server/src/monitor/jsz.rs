@@ -265,7 +265,8 @@ fn jsz_json(state: &ServerState, opts: &JszOptions) -> Value {
         "messages": messages,
         "bytes": bytes,
     });
-    let filtered = !opts.account.is_empty();
+    // An existing account filters (and implies accounts=true); an unknown one is ignored.
+    let filtered = jetstreams.iter().any(|(name, _)| *name == opts.account);
     if !(opts.accounts || filtered) {
         return out;
     }
