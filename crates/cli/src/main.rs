@@ -2,6 +2,7 @@
 //! mirroring the `nats` CLI's core commands. This file holds the command tree and dispatch.
 
 mod args;
+mod asyncapi;
 mod bench;
 mod connect;
 mod error;
@@ -104,6 +105,11 @@ enum Command {
     Object {
         #[command(subcommand)]
         command: object::ObjectCommand,
+    },
+    /// AsyncAPI 3 contracts: validate, check against JetStream, plan and apply
+    Asyncapi {
+        #[command(subcommand)]
+        command: asyncapi::AsyncapiCommand,
     },
 }
 
@@ -249,6 +255,7 @@ async fn run(cli: Cli) -> error::Result<()> {
         Command::Consumer { command } => js::consumer::run(&global, &command).await,
         Command::Kv { command } => kv::run(&global, &command).await,
         Command::Object { command } => object::run(&global, &command).await,
+        Command::Asyncapi { command } => asyncapi::run(&global, &command).await,
     }
 }
 
