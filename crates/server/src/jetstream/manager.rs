@@ -230,7 +230,9 @@ impl JetStream {
                     },
                 )
                 .map_err(|e| JsError::StreamCreate { err: e.to_string() })?;
-                if !report.clean_shutdown {
+                // A new stream has nothing to recover: only a real scan is worth a warning.
+                let scanned = report.scanned_records > 0 || report.truncated_bytes > 0;
+                if !report.clean_shutdown && scanned {
                     tracing::warn!(
                         stream = %cfg.name,
                         "recovered after an unclean shutdown: scanned {} records in {:?}, truncated {} torn bytes",
