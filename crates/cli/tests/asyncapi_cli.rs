@@ -295,12 +295,45 @@ fn apply_provisions_the_contract_once_and_reverts_drift() {
         .contains("not found"));
     consumer_info(&server);
 
-    let err = server.fails(&["asyncapi", "apply", "--enforce", &orders]);
-    assert!(
-        err.contains("payload enforcement is not available yet"),
-        "{err}"
-    );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn apply_enforce_binds_schemas_that_refuse_bad_payloads() {
+    let server = Server::start_js();
+    let orders = repo(ORDERS);
+    if !server.is_weir {
+        // Enforcement is Weir's: nats-server is refused with the reason and the way out.
+        let err = server.fails(&["asyncapi", "apply", "--enforce", &orders]);
+        assert!(err.contains("needs weir-server"), "{err}");
+        return;
+    }
+    let applied = server.json(&["asyncapi", "apply", "--enforce", &orders]);
+    let schemas = applied["schemas"].as_array().expect("schemas");
+    assert_eq!(schemas.len(), 1, "{applied}");
+    assert_eq!(schemas[0]["subject"], "orders.created");
+    assert_eq!(schemas[0]["name"], "OrderCreated");
+    assert_eq!(schemas[0]["action"], "bind");
+    let again = server.ok(&["asyncapi", "apply", "--enforce", &orders]);
+    assert!(again.contains("Nothing to do"), "{again}");
+
+    // A JetStream publish without orderId is refused with the failing schema path.
+    let refused = server.fails(&[
+        "pub",
+        "orders.created",
+        r#"{"customerId":"cus_9001","status":"created","createdAt":"2026-05-04T12:00:00Z"}"#,
+        "--wait",
+    ]);
+    assert!(refused.contains("11001"), "{refused}");
+    assert!(
+        refused.contains("OrderCreated") && refused.contains("orderId"),
+        "{refused}"
+    );
+    // The contract's own example is stored.
+    let example = r#"{"orderId":"ord_1001","customerId":"cus_9001","status":"created","createdAt":"2026-05-04T12:00:00Z"}"#;
+    let stored = server.ok(&["pub", "orders.created", example, "--wait"]);
+    assert!(stored.contains("Stream: ORDERS Sequence: 1"), "{stored}");
+    assert_eq!(stream_info(&server)["state"]["messages"], 1);
 }
 
 #[test]

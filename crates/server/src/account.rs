@@ -32,6 +32,8 @@ pub struct Account {
     /// Mirrors `subscriptions.generation()` so publishers can validate their private match
     /// caches without taking the lock.
     generation: AtomicU64,
+    /// Payload schemas bound to subjects (`weir asyncapi apply --enforce`).
+    pub schemas: crate::schemas::SchemaRegistry,
 }
 
 impl Account {
@@ -40,6 +42,7 @@ impl Account {
             name: name.into(),
             subscriptions: RwLock::new(SubjectIndex::new()),
             generation: AtomicU64::new(0),
+            schemas: crate::schemas::SchemaRegistry::default(),
         })
     }
 

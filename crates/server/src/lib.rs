@@ -20,6 +20,7 @@ pub mod options;
 mod process;
 pub mod reload;
 pub mod router;
+pub mod schemas;
 pub mod signals;
 pub mod state;
 pub mod subscription;

@@ -34,6 +34,12 @@ pub trait InternalHandler: Send + Sync {
 
     /// Does the work `deliver` queued (see `defers`).
     fn end_batch(&self) {}
+
+    /// True for a stream's ingest: a publish it receives is a JetStream publish, whose
+    /// refusal is told through a publish-ack error.
+    fn stores(&self) -> bool {
+        false
+    }
 }
 
 /// Who receives a subscription's messages.

@@ -2,6 +2,7 @@
 //! document work is `weir-asyncapi` (no I/O); this module reads files, prints, and talks to
 //! the server through the JetStream JSON API.
 
+mod enforce;
 mod provision;
 mod report;
 
@@ -80,16 +81,9 @@ pub async fn run(global: &Global, command: &AsyncapiCommand) -> Result<()> {
             )?;
             verdict(&args.file, &diagnostics)
         }
-        AsyncapiCommand::Plan(args) => provision::run(global, args, false).await,
+        AsyncapiCommand::Plan(args) => provision::run(global, args, false, false).await,
         AsyncapiCommand::Apply(args) => {
-            if args.enforce {
-                return Err(CliError::Unsupported(
-                    "payload enforcement is not available yet — run apply without --enforce to \
-                     provision the streams and consumers (the server then does not check payloads)"
-                        .to_string(),
-                ));
-            }
-            provision::run(global, &args.plan, true).await
+            provision::run(global, &args.plan, true, args.enforce).await
         }
     }
 }

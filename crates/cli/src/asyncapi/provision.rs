@@ -10,6 +10,7 @@ use weir_asyncapi::diagnostic::has_errors;
 use weir_asyncapi::plan::{self, Action, Desired, Kind, Step};
 use weir_asyncapi::Severity;
 
+use super::enforce::SchemaStep;
 use super::report::{self, table};
 use super::{load, PlanArgs};
 use crate::connect::Global;
@@ -19,7 +20,7 @@ use crate::output::{emit, print_json};
 
 const CLIENT_NAME: &str = "weir-asyncapi";
 
-pub async fn run(global: &Global, args: &PlanArgs, apply: bool) -> Result<()> {
+pub async fn run(global: &Global, args: &PlanArgs, apply: bool, enforce: bool) -> Result<()> {
     let doc = load(&args.file)?;
     let (diagnostics, intent) = weir_asyncapi::check::check(&doc);
     let intent = match intent {
@@ -56,7 +57,13 @@ pub async fn run(global: &Global, args: &PlanArgs, apply: bool) -> Result<()> {
             execute(&api, step).await?;
         }
     }
-    show(global, args, &steps, apply)
+    // After the streams exist: schemas bind to subjects the streams store.
+    let schemas = if enforce {
+        super::enforce::run(&api, &doc, &intent, apply).await?
+    } else {
+        Vec::new()
+    };
+    show(global, args, &steps, &schemas, apply)
 }
 
 /// The server's config for a desired stream or consumer, or None when it does not exist.
@@ -183,8 +190,14 @@ async fn create_consumer(api: &Api, step: &Step, action: Action) -> Result<Value
     }
 }
 
-fn show(global: &Global, args: &PlanArgs, steps: &[Step], applied: bool) -> Result<()> {
-    let nothing = plan::is_noop(steps);
+fn show(
+    global: &Global,
+    args: &PlanArgs,
+    steps: &[Step],
+    schemas: &[SchemaStep],
+    applied: bool,
+) -> Result<()> {
+    let nothing = plan::is_noop(steps) && schemas.iter().all(|s| s.action == "unchanged");
     if global.json {
         return print_json(&json!({
             "file": args.file.display().to_string(),
@@ -192,9 +205,10 @@ fn show(global: &Global, args: &PlanArgs, steps: &[Step], applied: bool) -> Resu
             "applied": applied && !nothing,
             "nothing_to_do": nothing,
             "steps": steps,
+            "schemas": schemas,
         }));
     }
-    let rows = steps
+    let mut rows: Vec<Vec<String>> = steps
         .iter()
         .map(|s| {
             vec![
@@ -205,6 +219,14 @@ fn show(global: &Global, args: &PlanArgs, steps: &[Step], applied: bool) -> Resu
             ]
         })
         .collect();
+    rows.extend(schemas.iter().map(|s| {
+        vec![
+            s.action.to_string(),
+            "schema".to_string(),
+            s.subject.clone(),
+            format!("{} (stream {})", s.name, s.stream),
+        ]
+    }));
     let mut out = table(&["ACTION", "KIND", "NAME", "CHANGES"], rows);
     out.push('\n');
     let count = |a: Action| steps.iter().filter(|s| s.action == a).count();

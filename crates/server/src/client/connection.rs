@@ -338,6 +338,12 @@ impl Connection {
         }
         self.ok();
         let matches = self.lookup(publish.subject);
+        if self.account.schemas.is_active() {
+            if let Err(violation) = self.account.schemas.check(publish.subject, publish.payload) {
+                self.refuse_payload(&matches, publish.reply, &violation);
+                return Flow::Continue;
+            }
+        }
         let msg = InboundMsg {
             subject: publish.subject,
             reply: publish.reply,
@@ -353,6 +359,34 @@ impl Connection {
             }
         }
         Flow::Continue
+    }
+
+    /// A payload its subject's schema refuses is not routed. A stream would have stored it,
+    /// so the publisher hears why through a publish-ack error; a core publish is dropped
+    /// (and counted by the registry).
+    fn refuse_payload(
+        &mut self,
+        matches: &Matches<SubRef>,
+        reply: Option<&[u8]>,
+        violation: &crate::schemas::Violation,
+    ) {
+        let stored = matches
+            .plain
+            .iter()
+            .any(|sub| matches!(&sub.target, Target::Internal(h) if h.stores()));
+        let Some(reply) = reply.filter(|r| !r.is_empty() && stored) else {
+            return;
+        };
+        let ack = crate::schemas::pub_ack_error(violation);
+        let to = self.lookup(reply);
+        let msg = InboundMsg {
+            subject: reply,
+            reply: None,
+            headers: None,
+            payload: &ack,
+            client_id: 0,
+        };
+        self.router.route(&self.state, &to, &msg, true);
     }
 
     fn on_sub(&mut self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) -> Flow {

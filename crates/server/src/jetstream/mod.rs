@@ -103,6 +103,7 @@ fn start(
         js.store_root().display()
     );
     js.recover(state);
+    crate::schemas::watch(state, &js);
     let served: api::worker::ServedPredicate = Arc::new(|op| match op {
         // Served on the requester's task by `DirectGetHandler` and `NextHandler`.
         api::route::ApiOp::DirectGet(_)

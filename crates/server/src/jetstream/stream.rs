@@ -38,6 +38,10 @@ struct IngestHandler {
 }
 
 impl InternalHandler for IngestHandler {
+    fn stores(&self) -> bool {
+        true
+    }
+
     fn deliver(&self, msg: &InboundMsg<'_>) -> bool {
         if self.ingest.push(Publish::copy_from(msg)).is_ok() {
             return true;

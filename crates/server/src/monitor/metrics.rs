@@ -80,6 +80,7 @@ pub fn render(state: &ServerState) -> String {
     let mut m = Exposition { out: String::new() };
     server_metrics(state, &mut m);
     jetstream_metrics(state, &mut m);
+    schema_metrics(state, &mut m);
     fsync_histogram(state, &mut m);
     m.out
 }
@@ -191,6 +192,23 @@ const CONSUMER_GAUGES: [(&str, &str); 7] = [
         "Stream sequence of the ack floor.",
     ),
 ];
+
+/// Payload enforcement: publishes refused by a subject's schema, per account.
+fn schema_metrics(state: &ServerState, m: &mut Exposition) {
+    const NAME: &str = "weir_schema_rejections_total";
+    m.family(
+        NAME,
+        "counter",
+        "Publishes refused by their subject's payload schema.",
+    );
+    for account in state.accounts() {
+        m.sample(
+            NAME,
+            &[("account", account.name.as_str())],
+            account.schemas.rejected(),
+        );
+    }
+}
 
 fn jetstream_metrics(state: &ServerState, m: &mut Exposition) {
     let jetstreams = state.jetstreams();

@@ -173,7 +173,7 @@ impl Setup {
             subjects: pattern,
             first_index: 0,
             count: total,
-            size: args.size,
+            payload: super::filler(args.size),
             mode: Mode::Async,
             window: FILL_WINDOW,
             ack_timeout: args.stall_timeout,

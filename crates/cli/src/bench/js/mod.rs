@@ -117,8 +117,17 @@ pub struct JsPubArgs {
     /// Server process id: report its resident memory (VmRSS) before and after, per stored message
     #[arg(long)]
     pub pid: Option<u32>,
+    /// The body of every message instead of `--size` filler bytes: for example a JSON event
+    /// that the subject's enforced schema accepts
+    #[arg(long)]
+    pub payload: Option<String>,
     #[command(flatten)]
     pub common: BenchCommon,
+}
+
+/// `size` filler bytes: the default message body.
+pub fn filler(size: usize) -> bytes::Bytes {
+    bytes::Bytes::from(vec![b'j'; size])
 }
 
 /// What one publisher is asked to do.
@@ -128,7 +137,8 @@ pub struct JsPlan {
     /// Global index of this publisher's first message (picks its subjects).
     pub first_index: u64,
     pub count: u64,
-    pub size: usize,
+    /// The body of every message.
+    pub payload: bytes::Bytes,
     pub mode: Mode,
     /// Unanswered publishes allowed (1 in sync mode).
     pub window: usize,
@@ -230,6 +240,10 @@ async fn run_pub(global: &Global, args: &JsPubArgs) -> Result<()> {
     let admin = global.connect("weir-bench-js-admin").await?;
     let config = api::stream_config(&args.stream, &[subjects.stream_subject()], args.storage);
     let stream_before = api::prepare_stream(&admin, &config, args.purge, args.recreate).await?;
+    let payload = args.payload.as_ref().map_or_else(
+        || filler(args.size),
+        |p| bytes::Bytes::from(p.clone().into_bytes()),
+    );
     if !quiet {
         progress.log(format!(
             "Starting JetStream publish benchmark [stream={} ({} storage, subjects {}), client={}, msgs={}, msgsize={} B, pubs={}, mode={}{}]",
@@ -238,7 +252,7 @@ async fn run_pub(global: &Global, args: &JsPubArgs) -> Result<()> {
             subjects.stream_subject(),
             client_name(args.client),
             commas(args.msgs),
-            args.size,
+            payload.len(),
             args.pubs,
             mode_name(args.mode),
             if args.mode == Mode::Async { format!(", window={window}") } else { String::new() },
@@ -248,6 +262,7 @@ async fn run_pub(global: &Global, args: &JsPubArgs) -> Result<()> {
 
     let start_line = Arc::new(Barrier::new(args.pubs));
     let mut tasks = JoinSet::new();
+
     let mut first_index = 0;
     for (i, count) in split_evenly(args.msgs, args.pubs).into_iter().enumerate() {
         let plan = JsPlan {
@@ -255,7 +270,7 @@ async fn run_pub(global: &Global, args: &JsPubArgs) -> Result<()> {
             subjects: subjects.clone(),
             first_index,
             count,
-            size: args.size,
+            payload: payload.clone(),
             mode: args.mode,
             window,
             ack_timeout: args.ack_timeout,
@@ -298,7 +313,7 @@ async fn run_pub(global: &Global, args: &JsPubArgs) -> Result<()> {
         mode: args.mode,
         client: args.client,
         msgs: args.msgs,
-        size_bytes: args.size,
+        size_bytes: payload.len(),
         pubs: args.pubs,
         window,
         subjects: args.subjects,

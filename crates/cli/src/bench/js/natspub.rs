@@ -6,7 +6,6 @@ use std::time::Instant;
 use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
 use async_nats::jetstream::{self, Context};
 use async_nats::Subject;
-use bytes::Bytes;
 use futures::stream::FuturesUnordered;
 use futures::{Future, StreamExt};
 use hdrhistogram::Histogram;
@@ -64,7 +63,7 @@ async fn publish(context: Context, plan: JsPlan) -> Result<JsPubResult> {
         histogram: new_histogram()?,
         end: Instant::now(),
     };
-    let payload = Bytes::from(vec![b'j'; plan.size]);
+    let payload = plan.payload.clone();
     let window = match plan.mode {
         Mode::Sync => 1,
         Mode::Async => plan.window.max(1),
@@ -105,7 +104,7 @@ async fn publish(context: Context, plan: JsPlan) -> Result<JsPubResult> {
     Ok(JsPubResult {
         sample: Sample {
             msgs: tally.acked,
-            bytes: tally.acked * plan.size as u64,
+            bytes: tally.acked * plan.payload.len() as u64,
             start,
             end: tally.end.max(start),
         },

@@ -159,8 +159,8 @@ async fn publish(conn: RawConn, inbox: String, plan: Arc<JsPlan>) -> Result<JsPu
         histogram,
         plan.ack_timeout,
     ));
-    let payload = vec![b'j'; plan.size];
-    let frame_guess = plan.size + 64;
+    let payload = plan.payload.clone();
+    let frame_guess = payload.len() + 64;
     let per_write = (WRITE_CHUNK_BYTES / frame_guess).max(1) as u64;
     let mut buf = Vec::with_capacity(WRITE_CHUNK_BYTES + frame_guess);
     let mut sent = 0u64;
@@ -210,7 +210,7 @@ async fn publish(conn: RawConn, inbox: String, plan: Arc<JsPlan>) -> Result<JsPu
     Ok(JsPubResult {
         sample: Sample {
             msgs: acked,
-            bytes: acked * plan.size as u64,
+            bytes: acked * plan.payload.len() as u64,
             start,
             end: outcome.end.max(start),
         },
@@ -260,7 +260,7 @@ mod tests {
             subjects: SubjectPattern::new("js.bench", 10),
             first_index: 25,
             count: 5,
-            size: 3,
+            payload: crate::bench::js::filler(3),
             mode: Mode::Async,
             window: 4,
             ack_timeout: Duration::from_secs(1),
