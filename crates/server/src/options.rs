@@ -108,6 +108,8 @@ pub struct Options {
     pub max_payload_bytes: usize,
     pub max_control_line_bytes: usize,
     pub max_connections: usize,
+    /// Subscriptions one connection may hold (`max_subscriptions`); 0 means no limit.
+    pub max_subscriptions: usize,
     /// Outbound bytes buffered for one client before it is cut off as a slow consumer.
     pub max_pending_bytes: usize,
     pub ping_interval: Duration,
@@ -174,6 +176,7 @@ impl Default for Options {
             server_name: None,
             max_payload_bytes: 1024 * 1024,
             max_control_line_bytes: 4096,
+            max_subscriptions: 0,
             max_connections: 64 * 1024,
             max_pending_bytes: 64 * 1024 * 1024,
             ping_interval: Duration::from_secs(120),

@@ -494,3 +494,21 @@ async fn connz_names_the_authorized_user_only_when_asked() {
     let (_, only_bob) = common::http_json(&format!("{base}/connz?user=bob")).await;
     assert_eq!(only_bob["num_connections"], 1, "{only_bob}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_subscriptions_refuses_the_extra_sub_and_keeps_the_connection() {
+    let mut opts = test_options();
+    opts.max_subscriptions = 2;
+    let s = TestServer::start(opts).await;
+    let mut c = RawConn::connect(s.addr()).await;
+    c.send(b"CONNECT {\"verbose\":false}\r\nSUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPING\r\nPUB a 1\r\nx\r\nPUB c 1\r\ny\r\nPING\r\n")
+        .await;
+    c.expect_line_eq("-ERR 'maximum subscriptions exceeded'")
+        .await;
+    c.expect_line_eq("PONG").await;
+    match c.next_op().await {
+        ServerOp::Msg { subject, .. } => assert_eq!(subject, "a", "c was never subscribed"),
+        other => panic!("expected MSG a, got {other:?}"),
+    }
+    c.expect_line_eq("PONG").await;
+}

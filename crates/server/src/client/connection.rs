@@ -400,12 +400,19 @@ impl Connection {
                 return Flow::Continue;
             }
         }
+        let max_subscriptions = self.state.opts().max_subscriptions;
         let sub = {
             let mut subs = self.client.subs.lock();
             if subs.contains_key(sid) {
                 // nats-server ignores a SUB that reuses a live sid.
                 drop(subs);
                 self.ok();
+                return Flow::Continue;
+            }
+            if max_subscriptions > 0 && subs.len() >= max_subscriptions {
+                // Refused, but the connection stays, as in nats-server.
+                drop(subs);
+                self.send_err("maximum subscriptions exceeded");
                 return Flow::Continue;
             }
             let sub = Arc::new(

@@ -52,7 +52,6 @@ const ACCEPTED_NO_EFFECT: &[&str] = &[
     "reconnect_error_reports",
     "disable_sublist_cache",
     "no_header_support",
-    "max_subscriptions",
     "client_advertise",
     "http_base_path",
     "prof_port",
@@ -118,6 +117,7 @@ fn apply_key(key: &str, value: &Spanned<Value>, opts: &mut Options) -> Result<()
         "max_control_line" => opts.max_control_line_bytes = size(value)?,
         "max_pending" => opts.max_pending_bytes = size(value)?,
         "max_connections" | "max_conn" => opts.max_connections = size(value)?,
+        "max_subscriptions" | "max_subs" => opts.max_subscriptions = size(value)?,
         "ping_interval" => opts.ping_interval = value.as_duration()?,
         "ping_max" => {
             let n = value.as_i64()?;

@@ -364,6 +364,9 @@ pub fn reference_config(opts: &Options, port: u16, log: &Path) -> String {
         opts.max_control_line_bytes
     ));
     c.push_str(&format!("max_connections: {}\n", opts.max_connections));
+    if opts.max_subscriptions > 0 {
+        c.push_str(&format!("max_subscriptions: {}\n", opts.max_subscriptions));
+    }
     c.push_str(&format!("max_pending: {}\n", opts.max_pending_bytes));
     c.push_str(&format!(
         "ping_interval: {}\n",
