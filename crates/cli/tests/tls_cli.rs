@@ -1,14 +1,16 @@
 //! The `weir` CLI against a TLS weir-server: `--tlsca` to trust the server, `--tlscert` and
-//! `--tlskey` for a server that verifies clients. Certificates are made with the `openssl`
-//! command (the test is skipped, loudly, where it is missing).
+//! `--tlskey` for a server that verifies clients. Certificates are made in the test with rcgen.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::{temp_dir, wait_bounded, Server};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
+};
 use weir_server::tls::TlsOptions;
 
 struct Pki {
@@ -30,94 +32,56 @@ impl Drop for Pki {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn common_name(name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, name);
+    dn
 }
 
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, all P-256.
-fn pki() -> Option<Pki> {
-    if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("skipped: no openssl command to make test certificates");
-        return None;
-    }
+fn write(dir: &Path, name: &str, pem: String) {
+    std::fs::write(dir.join(name), pem).expect("write pem");
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, all P-256 (rcgen's
+/// default key), as PEM files: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key`.
+fn pki() -> Pki {
     let pki = Pki {
         dir: temp_dir("tls"),
     };
     let dir = &pki.dir;
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
+
+    let ca_key = KeyPair::generate().expect("ca key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name = common_name("weir test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
     ];
-    openssl(
-        dir,
-        &[
-            &["req", "-x509"][..],
-            &ec,
-            &["-keyout", "ca.key", "-out", "ca.pem"],
-            &["-days", "2", "-subj", "/CN=weir test CA"],
-        ]
-        .concat(),
-    );
-    for (name, subj, ext) in [
-        (
-            "server",
-            "/CN=localhost",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-        ),
-        (
-            "client",
-            "/CN=alice",
-            "subjectAltName=email:alice@example.test\nextendedKeyUsage=clientAuth\n",
-        ),
-    ] {
-        std::fs::write(dir.join(format!("{name}.ext")), ext).expect("write ext");
-        let key = format!("{name}.key");
-        let csr = format!("{name}.csr");
-        let pem = format!("{name}.pem");
-        let extfile = format!("{name}.ext");
-        openssl(
-            dir,
-            &[
-                &["req"][..],
-                &ec,
-                &["-keyout", &key, "-out", &csr, "-subj", subj],
-            ]
-            .concat(),
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &pem,
-                "-days",
-                "2",
-                "-extfile",
-                &extfile,
-            ],
-        );
+    let ca = ca.self_signed(&ca_key).expect("self-sign ca");
+    write(dir, "ca.pem", ca.pem());
+
+    // rcgen makes "127.0.0.1" an IP address name and "localhost" a DNS name.
+    let mut server = CertificateParams::new(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("server params");
+    server.distinguished_name = common_name("localhost");
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+
+    let mut client = CertificateParams::new(Vec::<String>::new()).expect("client params");
+    client.distinguished_name = common_name("alice");
+    client.subject_alt_names = vec![SanType::Rfc822Name(
+        "alice@example.test".try_into().expect("email"),
+    )];
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+
+    for (name, params) in [("server", server), ("client", client)] {
+        let key = KeyPair::generate().expect("key");
+        let cert = params.signed_by(&key, &ca, &ca_key).expect("sign");
+        write(dir, &format!("{name}.pem"), cert.pem());
+        write(dir, &format!("{name}.key"), key.serialize_pem());
     }
-    Some(pki)
+    pki
 }
 
 fn tls_server(pki: &Pki, verify: bool) -> Server {
@@ -134,7 +98,7 @@ fn tls_server(pki: &Pki, verify: bool) -> Server {
 
 #[test]
 fn pub_and_sub_over_tls_with_tlsca() {
-    let Some(pki) = pki() else { return };
+    let pki = pki();
     let server = tls_server(&pki, false);
     let ca = pki.arg("ca.pem");
     let sub = server.spawn_until(
@@ -162,7 +126,7 @@ fn pub_and_sub_over_tls_with_tlsca() {
 
 #[test]
 fn client_certificate_flags_for_a_verifying_server() {
-    let Some(pki) = pki() else { return };
+    let pki = pki();
     let server = tls_server(&pki, true);
     let ca = pki.arg("ca.pem");
     let cert = pki.arg("client.pem");
