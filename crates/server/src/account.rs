@@ -8,8 +8,9 @@
 //! subscription always lands in the right subject space.
 //!
 //! Locking: an account's `subscriptions` is a read-mostly `RwLock` (publishers read,
-//! SUB/UNSUB write). No lock is held across an `.await`; the only nesting is an index →
-//! a client's `subs` map, in that order (see `router::retire`).
+//! SUB/UNSUB write). No lock is held across an `.await`, and the index lock is never held
+//! while another lock is taken (`router::retire` takes the index, then the owner's `subs`
+//! map, one after the other).
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};

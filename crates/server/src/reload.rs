@@ -54,6 +54,25 @@ macro_rules! compare {
 
 /// What a reload would change, or why it cannot be applied.
 pub fn changes(old: &Options, new: &Options) -> Result<Vec<&'static str>, ReloadError> {
+    // Accounts may come and go, but JetStream is started per account at start-up only.
+    let jetstreams =
+        |o: &Options| -> Vec<(String, Option<crate::options::AccountJetStreamLimits>)> {
+            o.accounts
+                .iter()
+                .map(|a| (a.name.clone(), a.jetstream.clone()))
+                .collect()
+        };
+    let (before, after) = (jetstreams(old), jetstreams(new));
+    for (name, limits) in &after {
+        let previous = before.iter().find(|(n, _)| n == name).map(|(_, l)| l);
+        if previous.is_some_and(|p| p != limits) || (previous.is_none() && limits.is_some()) {
+            return Err(ReloadError::NotSupported {
+                name: "JetStream",
+                old: format!("account {name}: {previous:?}"),
+                new: format!("account {name}: {limits:?}"),
+            });
+        }
+    }
     let mut changed = Vec::new();
     compare!(old, new, changed,
         restart: [host as "Host", port as "Port", server_name as "ServerName",
@@ -75,6 +94,8 @@ pub fn apply(
     state: &std::sync::Arc<ServerState>,
     new: Options,
 ) -> Result<Vec<&'static str>, ReloadError> {
+    // One reload at a time (SIGHUP and the API may race): each sees the other's result.
+    let _serial = state.reload_lock.lock();
     let changed = changes(&state.opts(), &new)?;
     // A TLS block that does not load is refused here, not at the next connection.
     crate::tls::check_at_start(&new)?;

@@ -82,7 +82,7 @@ impl Router {
     }
 
     fn deliver(&mut self, state: &ServerState, sub: &SubRef, msg: &InboundMsg<'_>) -> bool {
-        if !sub.permits(msg.subject, msg.reply) {
+        if !sub.permits(msg.subject) {
             return false;
         }
         match sub.admit() {
@@ -118,6 +118,9 @@ impl Router {
                 msg.payload.len(),
             );
             tracing::trace!("{} - cid:{} - {line}", target.addr, target.id);
+        }
+        if matches!(queued, Queued::NeedsFlush | Queued::Pending) {
+            sub.delivered_reply(msg.reply);
         }
         match queued {
             Queued::NeedsFlush => self.to_flush.push(target.clone()),

@@ -32,6 +32,16 @@ const BUCKET_PREFIX: &[u8] = b"$KV.weir_schemas.";
 /// Weir's JetStream error code for a payload its subject's schema refuses (nats-server's
 /// own codes stay below 11000).
 pub const SCHEMA_VIOLATION_ERR_CODE: u32 = 11001;
+/// Bindings one account may hold; past this, new keys are refused (and logged).
+const MAX_BINDINGS: usize = 1024;
+
+/// Subjects no schema applies to, whatever a binding's filter says: the server's own APIs,
+/// buckets (so a binding can always be deleted) and reply inboxes.
+fn is_system_subject(subject: &[u8]) -> bool {
+    subject.first() == Some(&b'$')
+        || subject.starts_with(b"_INBOX.")
+        || subject.starts_with(b"_R_.")
+}
 
 #[derive(Deserialize)]
 struct Binding {
@@ -79,6 +89,9 @@ impl SchemaRegistry {
 
     /// Checks `payload` against every schema bound to a filter matching `subject`.
     pub fn check(&self, subject: &[u8], payload: &[u8]) -> Result<(), Violation> {
+        if is_system_subject(subject) {
+            return Ok(());
+        }
         let bindings = self.bindings.read();
         let mut parsed: Option<Value> = None;
         for compiled in bindings.values() {
@@ -128,25 +141,32 @@ impl SchemaRegistry {
                 matches!(block.get("KV-Operation"), Some(b"DEL") | Some(b"PURGE"))
             })
         });
+        // Compiled before the lock: publishers checking payloads never wait on a compile.
+        let compiled = (!removed).then(|| compile(payload));
         let mut bindings = self.bindings.write();
-        if removed {
-            if let Some(old) = bindings.remove(key) {
-                tracing::info!("Schema {} unbound from {}", old.name, old.subject);
+        match compiled {
+            None => {
+                if let Some(old) = bindings.remove(key) {
+                    tracing::info!("Schema {} unbound from {}", old.name, old.subject);
+                }
             }
-        } else {
-            match compile(payload) {
-                Ok(compiled) => {
-                    tracing::info!("Schema {} bound to {}", compiled.name, compiled.subject);
-                    bindings.insert(key.into(), Arc::new(compiled));
-                }
-                Err(err) => {
-                    // A bad entry must not leave an old schema silently in force.
-                    bindings.remove(key);
-                    tracing::error!(
-                        "schema binding {} ignored: {err}",
-                        String::from_utf8_lossy(key)
-                    );
-                }
+            Some(Ok(_)) if bindings.len() >= MAX_BINDINGS && !bindings.contains_key(key) => {
+                tracing::error!(
+                    "schema binding {} refused: the account already has {MAX_BINDINGS}",
+                    String::from_utf8_lossy(key)
+                );
+            }
+            Some(Ok(compiled)) => {
+                tracing::info!("Schema {} bound to {}", compiled.name, compiled.subject);
+                bindings.insert(key.into(), Arc::new(compiled));
+            }
+            Some(Err(err)) => {
+                // A bad entry must not leave an old schema silently in force.
+                bindings.remove(key);
+                tracing::error!(
+                    "schema binding {} ignored: {err}",
+                    String::from_utf8_lossy(key)
+                );
             }
         }
         self.active.store(!bindings.is_empty(), Ordering::Relaxed);
@@ -171,8 +191,11 @@ fn compile(payload: &[u8]) -> Result<Compiled, String> {
 
 /// Keeps `scope`'s account's bindings in step with its bucket: watches the bucket subjects,
 /// then reads back what the bucket already holds (watch first, so nothing falls between).
-pub fn watch(scope: &Arc<AccountScope>, js: &JetStream) {
-    let watcher = Arc::new(BucketWatcher(Arc::downgrade(&scope.account)));
+pub fn watch(scope: &Arc<AccountScope>, js: &Arc<JetStream>) {
+    let watcher = Arc::new(BucketWatcher {
+        account: Arc::downgrade(&scope.account),
+        js: Arc::downgrade(js),
+    });
     if let Err(err) = scope.subscribe_internal(BUCKET_SUBJECTS.as_bytes(), None, watcher) {
         tracing::error!("cannot watch the schema bucket: {err}");
         return;
@@ -192,16 +215,24 @@ pub fn watch(scope: &Arc<AccountScope>, js: &JetStream) {
     }
 }
 
-/// Sees every put to the bucket as it is published.
-struct BucketWatcher(Weak<Account>);
+/// Sees every put to the bucket as it is published. Only while the bucket exists: a publish
+/// on its subjects with no stream to store it binds nothing.
+struct BucketWatcher {
+    account: Weak<Account>,
+    js: Weak<JetStream>,
+}
 
 impl InternalHandler for BucketWatcher {
     fn deliver(&self, msg: &InboundMsg<'_>) -> bool {
-        if let Some(account) = self.0.upgrade() {
-            account
-                .schemas
-                .apply_bucket_message(msg.subject, msg.headers, msg.payload);
+        let (Some(account), Some(js)) = (self.account.upgrade(), self.js.upgrade()) else {
+            return false;
+        };
+        if js.get(BUCKET_STREAM).is_none() {
+            return false;
         }
+        account
+            .schemas
+            .apply_bucket_message(msg.subject, msg.headers, msg.payload);
         true
     }
 }
@@ -273,6 +304,28 @@ mod tests {
         assert!(date.description.contains("/createdAt"), "{date:?}");
         assert!(registry.check(b"orders.x", b"{").is_err(), "not JSON");
         assert_eq!(registry.rejected(), 4);
+    }
+
+    #[test]
+    fn system_subjects_are_never_checked() {
+        let registry = SchemaRegistry::default();
+        let everything = serde_json::json!({"subject": ">", "schema": false});
+        registry.apply_bucket_message(
+            b"$KV.weir_schemas.Pg",
+            None,
+            everything.to_string().as_bytes(),
+        );
+        assert!(
+            registry.check(b"orders.x", b"{}").is_err(),
+            "a false schema refuses all"
+        );
+        assert_eq!(registry.check(b"$JS.API.INFO", b""), Ok(()));
+        assert_eq!(
+            registry.check(b"$KV.weir_schemas.Pg", b""),
+            Ok(()),
+            "can still unbind"
+        );
+        assert_eq!(registry.check(b"_INBOX.abc", b"x"), Ok(()));
     }
 
     #[test]

@@ -135,6 +135,8 @@ pub struct ServerState {
     pub stop_accepting: CancellationToken,
     /// JetStream of each account that has it enabled, by account name.
     jetstreams: RwLock<std::collections::BTreeMap<String, Arc<JetStream>>>,
+    /// Held while a reload is applied, so two reloads never interleave.
+    pub reload_lock: Mutex<()>,
     /// The internal subscriptions that carry imports between accounts.
     pub imports: Mutex<Vec<Arc<crate::subscription::Subscription>>>,
     /// Set once every account's JetStream has restored its streams.
@@ -183,6 +185,7 @@ impl ServerState {
             jetstreams: RwLock::new(std::collections::BTreeMap::new()),
             jetstream_ready: std::sync::atomic::AtomicBool::new(false),
             imports: Mutex::new(Vec::new()),
+            reload_lock: Mutex::new(()),
             lame_duck: std::sync::atomic::AtomicBool::new(false),
             fsync_latency: Arc::default(),
             jetstream_max_resources: std::sync::OnceLock::new(),
@@ -235,6 +238,9 @@ impl ServerState {
 
     /// The account named `name`, created if new (configured accounts, at start or reload).
     pub fn account_or_create(&self, name: &str) -> Arc<Account> {
+        if let Some(found) = self.account(name) {
+            return found;
+        }
         self.accounts
             .write()
             .entry(name.to_string())

@@ -109,20 +109,20 @@ impl Subscription {
         self
     }
 
-    /// Whether the owner's permissions let this message through; records a reply grant
-    /// when they allow responses.
-    pub fn permits(&self, subject: &[u8], reply: Option<&[u8]>) -> bool {
-        let Some(guard) = &self.guard else {
-            return true;
-        };
-        let permissions = guard.permissions();
-        if permissions.denies_delivery(subject, self.queue.as_deref()) {
-            return false;
-        }
-        if let (Some(reply), Some(_)) = (reply, permissions.responses()) {
+    /// Whether the owner's permissions let a message on `subject` through.
+    pub fn permits(&self, subject: &[u8]) -> bool {
+        self.guard.as_ref().is_none_or(|guard| {
+            !guard
+                .permissions()
+                .denies_delivery(subject, self.queue.as_deref())
+        })
+    }
+
+    /// A message with `reply` reached the owner: with `allow_responses` it may answer.
+    pub fn delivered_reply(&self, reply: Option<&[u8]>) {
+        if let (Some(guard), Some(reply)) = (&self.guard, reply) {
             guard.grant_reply(reply);
         }
-        true
     }
 
     /// Counts one delivery against the auto-unsubscribe limit.

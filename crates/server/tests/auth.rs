@@ -512,3 +512,21 @@ async fn max_subscriptions_refuses_the_extra_sub_and_keeps_the_connection() {
     }
     c.expect_line_eq("PONG").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_that_turns_authorization_on_closes_anonymous_clients() {
+    let mut s = TestServer::start(test_options()).await;
+    let mut anonymous = RawConn::connect(s.addr()).await;
+    anonymous
+        .send(b"CONNECT {\"verbose\":false}\r\nSUB > 1\r\nPING\r\n")
+        .await;
+    anonymous.expect_line_eq("PONG").await;
+    s.reload(reload_base()).await;
+    // Its subscriptions were made without permissions: it must not keep them.
+    let (_, closed) = anonymous.expect_closed_within(Duration::from_secs(2)).await;
+    assert!(matches!(
+        closed,
+        common::Closed::Eof | common::Closed::Reset
+    ));
+    connect_as(&s, "alice", "pw").await.expect_open().await;
+}

@@ -101,13 +101,22 @@ mod tests {
 
     #[test]
     fn valid_credentials_pass_the_harness() {
-        for (selector, json) in [
-            (0u8, r#"{"auth_token":"s3cr3t"}"#.to_string()),
-            (1, r#"{"user":"alice","pass":"pw"}"#.to_string()),
-            (2, r#"{"user":"alice","pass":"pw"}"#.to_string()),
-            (2, signed_connect()),
-            (2, r#"{"user":"alice","pass":"px"}"#.to_string()),
+        let context = Context {
+            nonce: Some(NONCE),
+            tls_identities: None,
+        };
+        for (selector, json, admitted) in [
+            (0u8, r#"{"auth_token":"s3cr3t"}"#.to_string(), true),
+            (1, r#"{"user":"alice","pass":"pw"}"#.to_string(), true),
+            (2, r#"{"user":"alice","pass":"pw"}"#.to_string(), true),
+            (2, signed_connect(), true),
+            (2, r#"{"user":"alice","pass":"px"}"#.to_string(), false),
         ] {
+            // The setups really admit the right credentials (so the harness can fail)...
+            let connect = ConnectInfo::parse(json.as_bytes()).expect("valid JSON");
+            let result = authenticate(&setup(selector), &connect, &context);
+            assert_eq!(result.is_ok(), admitted, "{selector} {json}: {result:?}");
+            // ...and the harness accepts every one of these outcomes.
             let mut data = vec![selector];
             data.extend_from_slice(json.as_bytes());
             authenticate_connect(&data);

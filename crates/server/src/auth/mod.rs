@@ -37,6 +37,8 @@ pub enum AuthError {
     BadSignature(String),
     #[error("no TLS client certificate maps to a configured user")]
     NoCertificateUser,
+    #[error("CONNECT came after subscriptions made before authorization was required")]
+    SubscribedBeforeAuthentication,
 }
 
 /// Who a client turned out to be.
@@ -72,6 +74,15 @@ pub fn enabled(opts: &Options) -> bool {
         || auth.user.is_some()
         || !auth.users.is_empty()
         || opts.tls.as_ref().is_some_and(|tls| tls.verify_and_map)
+}
+
+/// Whether two option sets authenticate alike: a reload that changes nothing here need not
+/// re-check live clients (a bcrypt check per client is not free).
+pub fn same_authorization(a: &Options, b: &Options) -> bool {
+    a.authorization == b.authorization
+        && a.no_auth_user == b.no_auth_user
+        && a.accounts == b.accounts
+        && a.tls == b.tls
 }
 
 /// Whether INFO must carry a nonce for nkey signatures.

@@ -144,9 +144,10 @@ impl Permissions {
             })
         });
         allowed
-            && !rules.deny.iter().any(|p| {
-                matches(&p.subject, subject) && (p.queue.is_none() || p.covers_queue(queue))
-            })
+            && !rules
+                .deny
+                .iter()
+                .any(|p| matches(&p.subject, subject) && p.covers_queue(queue))
     }
 
     /// Whether a delivery on the literal `subject` to a subscription in `queue` is denied:
@@ -156,10 +157,6 @@ impl Permissions {
             .deny
             .iter()
             .any(|p| matches(&p.subject, subject) && p.covers_queue(queue))
-    }
-
-    pub fn has_subscribe_deny(&self) -> bool {
-        !self.subscribe.deny.is_empty()
     }
 
     pub fn responses(&self) -> Option<ResponsesConfig> {
@@ -197,7 +194,8 @@ impl ClientGuard {
         self.replies.lock().clear();
     }
 
-    /// A message with `reply` was delivered to this client: it may now answer it.
+    /// A message with `reply` was delivered to this client: it may now answer it (when its
+    /// permissions allow responses).
     pub fn grant_reply(&self, reply: &[u8]) {
         let Some(config) = self.permissions.load().responses else {
             return;

@@ -53,6 +53,8 @@ pub struct Connection {
     match_cache: MatchCache,
     /// The accepted CONNECT, kept to re-authenticate after a reload.
     connect: Option<ConnectInfo>,
+    /// The options the client was last authenticated under.
+    authenticated_under: Option<Arc<crate::options::Options>>,
     /// Enforces the user's permissions; `None` when the server has no authorization.
     guard: Option<Arc<ClientGuard>>,
     /// Reload notifications (the options generation).
@@ -66,6 +68,8 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(state: Arc<ServerState>, client: Arc<ClientShared>) -> Self {
+        // Subscribe before reading the options: a reload in between is then seen, not lost.
+        let reloads = state.reloads();
         let opts = state.opts();
         let limits = Limits {
             max_control_line: opts.max_control_line_bytes,
@@ -75,8 +79,9 @@ impl Connection {
         drop(opts);
         Connection {
             connect: None,
+            authenticated_under: None,
             guard: None,
-            reloads: state.reloads(),
+            reloads,
             account: state.global_account().clone(),
             limits,
             auth_required,
@@ -110,7 +115,8 @@ impl Connection {
     async fn serve<R: AsyncRead + Unpin>(&mut self, socket: &mut R) -> CloseReason {
         let mut buf = BytesMut::with_capacity(READ_BUF_MIN_BYTES);
         let mut read_size = READ_BUF_MIN_BYTES;
-        let opts = self.state.opts();
+        // An owned snapshot: a guard must not be held for the connection's lifetime.
+        let opts = self.state.opts_snapshot();
         let mut ping = tokio::time::interval_at(
             tokio::time::Instant::now() + opts.ping_interval,
             opts.ping_interval,
@@ -541,6 +547,11 @@ impl Connection {
         let subs: Vec<Arc<Subscription>> =
             self.client.subs.lock().drain().map(|(_, s)| s).collect();
         if !subs.is_empty() {
+            // All in the connection's account (it never moves once it has subscriptions).
+            debug_assert!(subs.iter().all(|s| s
+                .account
+                .upgrade()
+                .is_some_and(|a| Arc::ptr_eq(&a, &self.account))));
             self.account.mutate_subscriptions(|index| {
                 for sub in &subs {
                     if sub.mark_retired() {

@@ -238,6 +238,20 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
     let find = |name: &str| opts.accounts.iter().find(|a| a.name == name);
     for account in &opts.accounts {
         for import in &account.imports {
+            if import.kind == ExportKind::Service
+                && !weir_subject::is_valid_literal_subject(import.subject.as_bytes())
+            {
+                return Err(refuse(format!(
+                    "account {:?}: service import {:?} must be a literal subject (no wildcards)",
+                    account.name, import.subject
+                )));
+            }
+            if import.kind == ExportKind::Stream && import.to.is_some() {
+                return Err(refuse(format!(
+                    "account {:?}: stream import {:?} takes a prefix, not `to`, in weir-server",
+                    account.name, import.subject
+                )));
+            }
             let Some(exporter) = find(&import.account) else {
                 return Err(refuse(format!(
                     "account {:?} imports from unknown account {:?}",

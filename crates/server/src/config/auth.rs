@@ -198,13 +198,12 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
         }
     }
     if let Some(name) = &opts.no_auth_user {
-        let known = auth
-            .users
-            .iter()
-            .any(|u| u.user.as_ref() == Some(name) || u.nkey.as_ref() == Some(name));
+        // Clients without credentials take this user's place, so it must be a named user
+        // (an nkey user could never be matched without a signature).
+        let known = auth.users.iter().any(|u| u.user.as_ref() == Some(name));
         if !known {
             return Err(refuse(format!(
-                "no_auth_user: {name:?} not present as user or nkey in authorization block"
+                "no_auth_user: {name:?} not present as user in authorization block or account configuration"
             )));
         }
     }

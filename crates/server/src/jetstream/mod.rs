@@ -62,6 +62,9 @@ pub fn start_all(server: &Arc<ServerState>) {
         let scope = AccountScope::new(server.clone(), server.global_account().clone());
         let js = start(&scope, None);
         server.add_jetstream(GLOBAL_ACCOUNT, js);
+    } else {
+        // With accounts configured, `$G` has no JetStream of its own, as in nats-server.
+        answer_not_enabled(server, GLOBAL_ACCOUNT);
     }
     for account in &opts.accounts {
         let Some(limits) = &account.jetstream else {

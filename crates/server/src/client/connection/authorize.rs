@@ -17,27 +17,39 @@ impl Connection {
     pub(super) fn authenticate(&mut self, connect: &ConnectInfo) -> Flow {
         match self.identify(connect) {
             Ok(identity) => {
-                self.install(identity);
-                Flow::Continue
+                if self.install(identity) {
+                    Flow::Continue
+                } else {
+                    self.auth_violation(&auth::AuthError::SubscribedBeforeAuthentication)
+                }
             }
             Err(err) => self.auth_violation(&err),
         }
     }
 
-    fn identify(&self, connect: &ConnectInfo) -> Result<Identity, auth::AuthError> {
+    fn identify(&mut self, connect: &ConnectInfo) -> Result<Identity, auth::AuthError> {
         let identities = self.client.tls_identities.get().map(Vec::as_slice);
         let context = auth::Context {
             nonce: self.client.nonce.as_deref(),
             tls_identities: identities,
         };
-        auth::authenticate(&self.state.opts(), connect, &context)
+        let opts = self.state.opts_snapshot();
+        let identity = auth::authenticate(&opts, connect, &context)?;
+        self.authenticated_under = Some(opts);
+        Ok(identity)
     }
 
-    fn install(&mut self, identity: Identity) {
+    /// Installs who the client is. Returns false when that cannot be done in place: the
+    /// client already has subscriptions made without permissions, or in another account
+    /// (authorization turned on by a reload under a client that never authenticated); the
+    /// caller then closes it, and the client reconnects and authenticates from scratch.
+    fn install(&mut self, identity: Identity) -> bool {
         let account = identity.account.as_deref().unwrap_or(GLOBAL_ACCOUNT);
+        let has_subs = !self.client.subs.lock().is_empty();
+        if has_subs && (self.guard.is_none() || account != self.account.name) {
+            return false;
+        }
         if account != self.account.name {
-            // Only at CONNECT: nothing is subscribed yet, so nothing moves with it.
-            debug_assert!(self.client.subs.lock().is_empty());
             self.account = self.state.account_or_create(account);
             self.match_cache.clear();
             *self.client.account.lock() = self.account.name.clone();
@@ -50,6 +62,7 @@ impl Connection {
             None => self.guard = Some(ClientGuard::new(permissions)),
         }
         *self.client.authorized_user.lock() = identity.user;
+        true
     }
 
     fn auth_violation(&mut self, err: &auth::AuthError) -> Flow {
@@ -80,6 +93,13 @@ impl Connection {
             }
             return Flow::Continue;
         }
+        if self
+            .authenticated_under
+            .as_ref()
+            .is_some_and(|before| auth::same_authorization(before, &opts))
+        {
+            return Flow::Continue;
+        }
         // A client connected before authorization existed has no stored CONNECT.
         let connect = self.connect.clone().unwrap_or_default();
         let identity = match self.identify(&connect) {
@@ -104,7 +124,14 @@ impl Connection {
                 return Flow::Close(CloseReason::AuthenticationViolation);
             }
         };
-        self.install(identity);
+        if !self.install(identity) {
+            tracing::info!(
+                "{} - cid:{} - closed by reload: subscribed before authorization existed",
+                self.client.addr,
+                self.client.id
+            );
+            return Flow::Close(CloseReason::AuthenticationViolation);
+        }
         self.connect = Some(connect);
         self.drop_refused_subscriptions();
         Flow::Continue
@@ -130,10 +157,10 @@ impl Connection {
                 String::from_utf8_lossy(&sub.subject),
                 String::from_utf8_lossy(&sub.sid)
             );
-            // After a reload nats-server names the sid too.
+            // After a reload nats-server names the subject and the sid (not the queue).
             let message = format!(
                 "{} (sid \"{}\")",
-                subscribe_violation(&sub.subject, sub.queue.as_deref()),
+                subscribe_violation(&sub.subject, None),
                 String::from_utf8_lossy(&sub.sid)
             );
             self.send_err(&message);

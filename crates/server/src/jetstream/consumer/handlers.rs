@@ -123,13 +123,12 @@ pub(super) fn subscribe(
     let ack = format!("$JS.ACK.{}.{}.>", consumer.stream_name, consumer.name);
     let fc = format!("$JS.FC.{}.{}.>", consumer.stream_name, consumer.name);
     let weak = Arc::downgrade(consumer);
-    let mut subs = consumer.subs.lock();
-    subs.push(state.subscribe_internal(
-        ack.as_bytes(),
-        None,
-        Arc::new(AckHandler(weak.clone())),
-    )?);
-    subs.push(state.subscribe_internal(fc.as_bytes(), None, Arc::new(FlowControlHandler(weak)))?);
+    // Subscribed first, recorded after: the index lock is never taken under `subs`.
+    let ack_sub =
+        state.subscribe_internal(ack.as_bytes(), None, Arc::new(AckHandler(weak.clone())))?;
+    let fc_sub =
+        state.subscribe_internal(fc.as_bytes(), None, Arc::new(FlowControlHandler(weak)))?;
+    consumer.subs.lock().extend([ack_sub, fc_sub]);
     Ok(())
 }
 

@@ -411,7 +411,8 @@ impl Consumer {
             return;
         }
         if let Some(state) = self.state.upgrade() {
-            for sub in self.subs.lock().drain(..) {
+            let subs: Vec<_> = self.subs.lock().drain(..).collect();
+            for sub in subs {
                 state.unsubscribe_internal(&sub);
             }
         }
