@@ -132,17 +132,22 @@ fn size_or_unlimited(value: &Spanned<Value>) -> Result<Option<u64>, ConfigError>
     Ok(Some(value.as_size_bytes()?))
 }
 
+/// `stream` or `service`, as the key of an export or import names it.
+fn kind_of(key: &str) -> ExportKind {
+    if key.eq_ignore_ascii_case("stream") {
+        ExportKind::Stream
+    } else {
+        ExportKind::Service
+    }
+}
+
 fn export_entry(value: &Spanned<Value>) -> Result<ExportConfig, ConfigError> {
     let mut export: Option<ExportConfig> = None;
     let mut accounts = Vec::new();
     for (key, v) in value.as_map()?.iter() {
         match key.to_ascii_lowercase().as_str() {
             "stream" | "service" => {
-                let kind = if key.eq_ignore_ascii_case("stream") {
-                    ExportKind::Stream
-                } else {
-                    ExportKind::Service
-                };
+                let kind = kind_of(key);
                 let subject = subject(v)?;
                 export = Some(ExportConfig {
                     kind,
@@ -179,11 +184,7 @@ fn import_entry(value: &Spanned<Value>) -> Result<ImportConfig, ConfigError> {
     for (key, v) in value.as_map()?.iter() {
         match key.to_ascii_lowercase().as_str() {
             "stream" | "service" => {
-                let kind = if key.eq_ignore_ascii_case("stream") {
-                    ExportKind::Stream
-                } else {
-                    ExportKind::Service
-                };
+                let kind = kind_of(key);
                 let mut account = None;
                 let mut subj = None;
                 for (k, inner) in v.as_map()?.iter() {
@@ -292,4 +293,88 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Options, ConfigError> {
+        let map = weir_conf::parse_str(text, None)?;
+        let mut opts = Options::default();
+        super::super::apply_map(&map, &mut opts)?;
+        Ok(opts)
+    }
+
+    #[test]
+    fn accounts_with_users_limits_exports_and_imports() {
+        let opts = parse(
+            r#"
+            accounts {
+              ORDERS: { users: [{user: orders, password: o}], jetstream: { max_streams: 10, max_file: 10G, max_mem: -1 },
+                        exports: [{stream: "orders.events.>"}, {service: "orders.lookup", accounts: [BILLING]}] }
+              BILLING: { users: [{user: billing, password: b}], jetstream: enabled,
+                         imports: [{stream: {account: ORDERS, subject: "orders.events.>"}, prefix: orders},
+                                   {service: {account: ORDERS, subject: "orders.lookup"}, to: lookup}] }
+              SYS: {}
+            }
+            system_account: SYS
+            "#,
+        )
+        .expect("valid accounts");
+        assert_eq!(opts.accounts.len(), 3);
+        let orders = &opts.accounts[0];
+        let limits = orders.jetstream.as_ref().expect("jetstream");
+        assert_eq!(limits.max_streams, Some(10));
+        assert_eq!(
+            limits.max_store_bytes,
+            Some(10_000_000_000),
+            "G is 10^9, as in nats-server"
+        );
+        assert_eq!(limits.max_memory_bytes, None, "-1 is unlimited");
+        assert_eq!(orders.exports[1].accounts, vec!["BILLING".to_string()]);
+        let billing = &opts.accounts[1];
+        assert_eq!(billing.jetstream, Some(AccountJetStreamLimits::default()));
+        assert_eq!(billing.imports[0].prefix.as_deref(), Some("orders"));
+        assert_eq!(billing.imports[1].kind, ExportKind::Service);
+        assert_eq!(billing.imports[1].to.as_deref(), Some("lookup"));
+        assert_eq!(opts.accounts[2].jetstream, None);
+        let users: Vec<_> = opts
+            .authorization
+            .users
+            .iter()
+            .map(|u| (u.user.clone().unwrap_or_default(), u.account.clone()))
+            .collect();
+        assert_eq!(
+            users,
+            vec![
+                ("orders".to_string(), Some("ORDERS".to_string())),
+                ("billing".to_string(), Some("BILLING".to_string()))
+            ]
+        );
+        assert_eq!(opts.system_account.as_deref(), Some("SYS"));
+    }
+
+    #[test]
+    fn refused_setups_say_why() {
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(
+            err("accounts { B: { imports: [{stream: {account: A, subject: x}}] } }")
+                .contains("unknown account")
+        );
+        assert!(
+            err("accounts { A: {}, B: { imports: [{stream: {account: A, subject: x}}] } }")
+                .contains("does not export it")
+        );
+        assert!(err(
+            "accounts { A: { exports: [{service: \"s.*\"}] }, B: { imports: [{service: {account: A, subject: \"s.*\"}}] } }"
+        )
+        .contains("literal subject"));
+        assert!(err(
+            "accounts { A: { exports: [{service: s}], users: [{user: a}] }, B: { imports: [{service: {account: A, subject: s}}] } }\nsystem_account: NOPE"
+        )
+        .contains("system_account"));
+        assert!(err("accounts { $G: {} }").contains("global account"));
+        assert!(err("accounts { A: { mappings: {} } }").contains("not supported"));
+    }
 }
