@@ -175,6 +175,20 @@ pub fn kv_table(rows: &[(&str, String)]) -> String {
 
 /// A table with a header row, one row per entry.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    headed(headers, rows).to_string()
+}
+
+/// Like [`table`], but wrapped to 120 columns when output is not a terminal: for cells that
+/// are sentences (messages, fixes), too wide for one line each.
+pub fn wrapped_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut table = headed(headers, rows);
+    if table.width().is_none() {
+        table.set_width(120);
+    }
+    table.to_string()
+}
+
+fn headed(headers: &[&str], rows: Vec<Vec<String>>) -> Table {
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
@@ -183,7 +197,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     for row in rows {
         table.add_row(row);
     }
-    table.to_string()
+    table
 }
 
 /// Pretty-printed JSON on stdout.

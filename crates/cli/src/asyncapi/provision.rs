@@ -11,11 +11,12 @@ use weir_asyncapi::plan::{self, Action, Desired, Kind, Step};
 use weir_asyncapi::Severity;
 
 use super::enforce::SchemaStep;
-use super::report::{self, table};
+use super::report;
 use super::{load, PlanArgs};
 use crate::connect::Global;
 use crate::error::{CliError, Result};
 use crate::js::api::{err_code, Api};
+use crate::output::wrapped_table;
 use crate::output::{emit, print_json};
 
 const CLIENT_NAME: &str = "weir-asyncapi";
@@ -227,7 +228,7 @@ fn show(
             format!("{} (stream {})", s.name, s.stream),
         ]
     }));
-    let mut out = table(&["ACTION", "KIND", "NAME", "CHANGES"], rows);
+    let mut out = wrapped_table(&["ACTION", "KIND", "NAME", "CHANGES"], rows);
     out.push('\n');
     let count = |a: Action| steps.iter().filter(|s| s.action == a).count();
     let (create, update, delete, same) = (

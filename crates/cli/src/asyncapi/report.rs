@@ -70,21 +70,3 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
-
-/// A table that wraps its cells to the terminal, or to 120 columns when output is not a
-/// terminal (messages and fixes are sentences, too wide for one line each).
-pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.to_vec());
-    if table.width().is_none() {
-        table.set_width(120);
-    }
-    for row in rows {
-        table.add_row(row);
-    }
-    table.to_string()
-}

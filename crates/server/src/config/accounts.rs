@@ -299,12 +299,7 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Options, ConfigError> {
-        let map = weir_conf::parse_str(text, None)?;
-        let mut opts = Options::default();
-        super::super::apply_map(&map, &mut opts)?;
-        Ok(opts)
-    }
+    use super::super::options_from_text as parse;
 
     #[test]
     fn accounts_with_users_limits_exports_and_imports() {

@@ -214,12 +214,7 @@ pub fn validate(opts: &Options) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Options, ConfigError> {
-        let map = weir_conf::parse_str(text, None)?;
-        let mut opts = Options::default();
-        super::super::apply_map(&map, &mut opts)?;
-        Ok(opts)
-    }
+    use super::super::options_from_text as parse;
 
     #[test]
     fn users_with_permissions_and_variables() {

@@ -63,6 +63,15 @@ pub fn apply_file(path: &Path, opts: &mut Options) -> Result<(), ConfigError> {
     apply_map(&map, opts)
 }
 
+/// A configuration given as text, over the defaults (for tests of the config modules).
+#[cfg(test)]
+pub(crate) fn options_from_text(text: &str) -> Result<Options, ConfigError> {
+    let map = weir_conf::parse_str(text, None)?;
+    let mut opts = Options::default();
+    apply_map(&map, &mut opts)?;
+    Ok(opts)
+}
+
 pub fn apply_map(map: &Map, opts: &mut Options) -> Result<(), ConfigError> {
     // Keys that exist only to be `$variables` are not options (nats-server skips them too).
     for entry in map.entries().filter(|e| !e.used_as_variable) {
@@ -252,12 +261,7 @@ fn sync_policy(value: &Spanned<Value>) -> Result<SyncPolicy, ConfigError> {
 mod tests {
     use super::*;
 
-    fn apply(text: &str) -> Result<Options, ConfigError> {
-        let map = weir_conf::parse_str(text, None)?;
-        let mut opts = Options::default();
-        apply_map(&map, &mut opts)?;
-        Ok(opts)
-    }
+    use super::options_from_text as apply;
 
     #[test]
     fn typical_file_maps_onto_options() {

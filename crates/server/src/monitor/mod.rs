@@ -35,6 +35,16 @@ pub async fn start(
     tasks: &TaskTracker,
 ) -> Result<SocketAddr, StartError> {
     let (listener, bound) = bind(&state, port).await?;
+    serve(listener, state, tasks, "monitoring");
+    Ok(bound)
+}
+
+/// Serves the endpoints on `listener` (plain or TLS) until the server shuts down.
+fn serve<L>(listener: L, state: Arc<ServerState>, tasks: &TaskTracker, what: &'static str)
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let shutdown = state.shutdown.clone();
     let app = router(state);
     tasks.spawn(async move {
@@ -42,10 +52,9 @@ pub async fn start(
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;
         if let Err(err) = served {
-            tracing::error!("monitoring listener failed: {err}");
+            tracing::error!("{what} listener failed: {err}");
         }
     });
-    Ok(bound)
 }
 
 /// The HTTPS monitor (`https_port`): the same endpoints over TLS with the `tls` block's
@@ -67,16 +76,7 @@ pub async fn start_https(
         .map_err(|err| StartError::Tls(err.to_string()))?;
     let (tcp, bound) = bind(&state, port).await?;
     let listener = crate::tls::https::listen(state.clone(), tcp, bound, cache, tasks);
-    let shutdown = state.shutdown.clone();
-    let app = router(state);
-    tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-        if let Err(err) = served {
-            tracing::error!("https monitoring listener failed: {err}");
-        }
-    });
+    serve(listener, state, tasks, "https monitoring");
     Ok(bound)
 }
 
