@@ -115,6 +115,9 @@ pub struct Options {
     pub ping_interval: Duration,
     pub ping_max: u32,
     pub write_deadline: Duration,
+    /// How long a reader busy-polls for a client's next bytes after a small read (`busy_poll`,
+    /// a Weir extension; `client/spin.rs`). Zero turns it off.
+    pub busy_poll: Duration,
     pub auth_timeout: Duration,
     /// Monitoring HTTP port (`-m`); `Some(0)` picks an ephemeral port.
     pub http_port: Option<u16>,
@@ -182,6 +185,7 @@ impl Default for Options {
             ping_interval: Duration::from_secs(120),
             ping_max: 2,
             write_deadline: Duration::from_secs(10),
+            busy_poll: Duration::from_micros(50),
             auth_timeout: Duration::from_secs(2),
             http_port: None,
             http_host: None,

@@ -84,7 +84,7 @@ pub fn changes(old: &Options, new: &Options) -> Result<Vec<&'static str>, Reload
             ports_file_dir as "PortsFileDir", log_file as "LogFile", log_json as "LogJSON"],
         live: [authorization, no_auth_user, accounts, system_account, auth_timeout, tls, max_payload_bytes,
             max_control_line_bytes, max_connections, max_subscriptions, max_pending_bytes, ping_interval,
-            ping_max, write_deadline, lame_duck_duration, lame_duck_grace_period, debug, trace,
+            ping_max, write_deadline, busy_poll, lame_duck_duration, lame_duck_grace_period, debug, trace,
             log_time, log_size_limit, log_max_files]);
     Ok(changed)
 }

@@ -12,13 +12,14 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use weir_protocol::{ClientOp, ConnectInfo, Limits, Progress, Publish};
 use weir_subject::Matches;
 
-use super::{ClientShared, CloseReason};
+use super::{spin, ClientShared, CloseReason};
 use crate::account::Account;
 use crate::auth::{self, ClientGuard};
 use crate::info;
 use crate::router::{retire, Router};
 use crate::state::ServerState;
 use crate::subscription::{InboundMsg, SubRef, Subscription, Target};
+use std::time::Duration;
 
 mod authorize;
 use authorize::subscribe_violation;
@@ -26,8 +27,20 @@ use authorize::subscribe_violation;
 /// Reads start small so idle connections cost little, and grow while reads fill the buffer.
 const READ_BUF_MIN_BYTES: usize = 512;
 const READ_BUF_MAX_BYTES: usize = 64 * 1024;
+/// Reads smaller than this look like request/reply traffic, worth spinning for.
+const SPIN_READ_MAX_BYTES: usize = 4096;
 /// Private match cache entries per publisher before it is cleared.
 const MATCH_CACHE_MAX_ENTRIES: usize = 1024;
+
+/// What woke the reader.
+enum Wake {
+    Cancelled,
+    /// A reload was published (`false`: the sender is gone).
+    Reload(bool),
+    AuthTimeout,
+    PingTimer,
+    Read(std::io::Result<usize>),
+}
 
 /// Whether to keep serving after an operation.
 enum Flow {
@@ -64,6 +77,10 @@ pub struct Connection {
     router: Router,
     in_msgs: u64,
     in_bytes: u64,
+    /// How long to busy-poll for the next read (`spin.rs`); zero turns it off.
+    spin_budget: Duration,
+    /// The last read was small: the client likely awaits our answer and writes again soon.
+    spin_next_read: bool,
 }
 
 impl Connection {
@@ -96,6 +113,8 @@ impl Connection {
             router: Router::new(client.id),
             in_msgs: 0,
             in_bytes: 0,
+            spin_budget: state.opts().busy_poll,
+            spin_next_read: false,
             state,
             client,
         }
@@ -129,34 +148,56 @@ impl Connection {
                 buf.reserve(read_size);
             }
             let mut bounded = (&mut *socket).take(read_size as u64);
-            let read = tokio::select! {
-                biased;
-                _ = cancel.cancelled() => {
-                    return self.client.out.close_reason().unwrap_or(CloseReason::ServerShutdown);
-                }
-                changed = self.reloads.changed() => {
-                    if changed.is_err() {
-                        continue;
+            let spin = if self.spin_next_read {
+                self.spin_budget
+            } else {
+                Duration::ZERO
+            };
+            let event = spin::poll_spinning(
+                async {
+                    tokio::select! {
+                        biased;
+                        _ = cancel.cancelled() => Wake::Cancelled,
+                        changed = self.reloads.changed() => Wake::Reload(changed.is_ok()),
+                        _ = &mut auth_deadline, if self.auth_required && !self.connected => {
+                            Wake::AuthTimeout
+                        }
+                        _ = ping.tick() => Wake::PingTimer,
+                        // Bounded reads: one batch routes at most READ_BUF_MAX_BYTES, so
+                        // writers and stalls get their turn however large the buffer has grown.
+                        read = bounded.read_buf(&mut buf) => Wake::Read(read),
                     }
+                },
+                spin,
+            )
+            .await;
+            let read = match event {
+                Wake::Cancelled => {
+                    return self
+                        .client
+                        .out
+                        .close_reason()
+                        .unwrap_or(CloseReason::ServerShutdown);
+                }
+                Wake::Reload(false) => continue,
+                Wake::Reload(true) => {
                     if let Flow::Close(reason) = self.on_reload() {
                         return reason;
                     }
                     self.end_batch();
                     continue;
                 }
-                _ = &mut auth_deadline, if self.auth_required && !self.connected => {
+                Wake::AuthTimeout => {
                     self.send_err("Authentication Timeout");
                     return CloseReason::AuthenticationTimeout;
                 }
-                _ = ping.tick() => {
+                Wake::PingTimer => {
                     if let Flow::Close(reason) = self.on_ping_timer() {
                         return reason;
                     }
                     continue;
                 }
-                // Bounded reads: one batch routes at most READ_BUF_MAX_BYTES, so writers
-                // and stalls get their turn however large the buffer has grown.
-                read = bounded.read_buf(&mut buf) => read,
+                Wake::Read(read) => read,
             };
             let n = match read {
                 Ok(0) => return CloseReason::ClientClosed,
@@ -164,6 +205,7 @@ impl Connection {
                 Err(_) => return CloseReason::ReadError,
             };
             self.client.touch();
+            self.spin_next_read = n < SPIN_READ_MAX_BYTES;
             // Grow while reads fill what we offered; shrink back when traffic is light.
             debug_assert!(n <= read_size);
             if n >= read_size && read_size < READ_BUF_MAX_BYTES {

@@ -3,6 +3,7 @@
 
 mod connection;
 pub mod outbound;
+mod spin;
 pub(crate) mod trace;
 mod writer;
 

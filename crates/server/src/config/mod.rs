@@ -28,6 +28,10 @@ pub(crate) fn invalid(value: &Spanned<Value>, message: impl Into<String>) -> Con
     }
 }
 
+/// Longer busy-polls burn a core for little gain: a client slower than this to answer is better
+/// served by a wake-up.
+const MAX_BUSY_POLL: Duration = Duration::from_millis(1);
+
 /// Keys nats-server knows that Weir does not implement yet.
 const NOT_YET: &[&str] = &[
     "cluster",
@@ -134,6 +138,12 @@ fn apply_key(key: &str, value: &Spanned<Value>, opts: &mut Options) -> Result<()
                 u32::try_from(n).map_err(|_| invalid(value, "ping_max must be >= 0"))?;
         }
         "write_deadline" => opts.write_deadline = value.as_duration()?,
+        "busy_poll" => {
+            opts.busy_poll = value.as_duration()?;
+            if opts.busy_poll > MAX_BUSY_POLL {
+                return Err(invalid(value, "busy_poll must be at most 1ms"));
+            }
+        }
         "lame_duck_duration" => opts.lame_duck_duration = value.as_duration()?,
         "lame_duck_grace_period" => opts.lame_duck_grace_period = value.as_duration()?,
         "http" | "monitor" => {
@@ -329,6 +339,22 @@ mod tests {
         let opts = apply("log_size_limit: 2048\nlog_max_num: 1").expect("aliases");
         assert_eq!((opts.log_size_limit, opts.log_max_files), (2048, 1));
         assert!(apply("logfile_max_num: -1").is_err());
+    }
+
+    #[test]
+    fn busy_poll_is_bounded_and_can_be_turned_off() {
+        assert_eq!(
+            apply("port: 4222").expect("defaults").busy_poll,
+            Duration::from_micros(50)
+        );
+        let opts = apply("busy_poll: \"200us\"").expect("valid");
+        assert_eq!(opts.busy_poll, Duration::from_micros(200));
+        assert_eq!(
+            apply("busy_poll: 0").expect("off").busy_poll,
+            Duration::ZERO
+        );
+        let err = apply("busy_poll: \"5ms\"").unwrap_err().to_string();
+        assert!(err.contains("at most 1ms"), "{err}");
     }
 
     #[test]

@@ -82,6 +82,7 @@ impl Connection {
     pub(super) fn on_reload(&mut self) -> Flow {
         let opts = self.state.opts_snapshot();
         self.limits.max_payload = opts.max_payload_bytes;
+        self.spin_budget = opts.busy_poll;
         self.limits.max_control_line = opts.max_control_line_bytes;
         self.auth_required = auth::enabled(&opts);
         if !self.connected {
