@@ -6,7 +6,8 @@
 # put/get, key listing, watcher replay, server memory per key). Prints markdown.
 #
 # Environment (besides bench-lib.sh's): KV_OPS (default 20000), KV_CLIENTS (16),
-# KV_KEYS (10000), KV_SCALE_KEYS (1000000), KV_STORAGES ("memory file"), SKIP_SCALE=1.
+# KV_KEYS (10000), KV_SCALE_KEYS (1000000), KV_STORAGES ("memory file"), SKIP_LAZY=1 (no
+# file-put rows with weir in nats-server's lazy fsync mode), SKIP_SCALE=1.
 set -euo pipefail
 
 BENCH_NAME=bench-kv
@@ -31,7 +32,7 @@ start_js() {
 
 # kv_row OP STORAGE CLIENTS: median ops/s and p50 latency over REPEAT runs per server.
 kv_row() {
-    local op=$1 storage=$2 clients=$3 run name out
+    local op=$1 storage=$2 clients=$3 note=${4:-} run name out
     declare -A OPS=() P50=() CPU=() CELL=() MED=() CPU_MED=()
     for run in $(seq "$REPEAT"); do
         for name in weir nats; do
@@ -51,9 +52,9 @@ kv_row() {
         CELL[$name]="$(fmt_int "${MED[$name]}") (p50 $(us "$(tr ' ' '\n' <<<"${P50[$name]}" | awk NF | median)") µs)"
         CPU_MED[$name]=$(tr ' ' '\n' <<<"${CPU[$name]}" | awk NF | median)
     done
-    add_row "KV $op, $storage, $clients client(s), $SIZE B values: ops/s (p50 latency)" \
+    add_row "KV $op, $storage$note, $clients client(s), $SIZE B values: ops/s (p50 latency)" \
         "${CELL[weir]}" "${CELL[nats]}" "$(ratio "${MED[weir]}" "${MED[nats]}")"
-    add_row "KV $op, $storage, $clients client(s): server CPU µs per operation (lower is better)" \
+    add_row "KV $op, $storage$note, $clients client(s): server CPU µs per operation (lower is better)" \
         "$(us "${CPU_MED[weir]}")" "$(us "${CPU_MED[nats]}")" "$(ratio "${CPU_MED[weir]}" "${CPU_MED[nats]}")"
 }
 
@@ -66,6 +67,19 @@ for storage in $KV_STORAGES; do
         done
     done
 done
+
+# nats-server's durability for weir too: acknowledged once written to the OS, fsynced every 2
+# minutes (`jetstream { sync_interval: 2m }`), so file puts compare like with like.
+if [[ ${SKIP_LAZY:-0} != 1 ]]; then
+    stop_server weir
+    rm -rf "$LOGDIR/js-weir-lazy"
+    mkdir -p "$LOGDIR/js-weir-lazy"
+    printf 'jetstream { store_dir: "%s", sync_interval: "2m" }\n' "$LOGDIR/js-weir-lazy" >"$LOGDIR/lazy.conf"
+    start_server weir -c "$LOGDIR/lazy.conf"
+    for clients in 1 "$KV_CLIENTS"; do
+        kv_row put file "$clients" " (weir: sync_interval 2m, nats-server's durability)"
+    done
+fi
 
 if [[ ${SKIP_SCALE:-0} != 1 ]]; then
     declare -A SCALE=()
@@ -92,7 +106,8 @@ cat <<EOF
 
 - Both servers started with \`-js -sd <fresh temp dir>\`; every run recreates the bucket.
 - File storage durability differs: weir fsyncs before every ack (group commit); nats-server
-  2.9.10 acks before fsync. Single-client file puts are bound by that fsync.
+  2.9.10 acks before fsync. Single-client file puts are bound by that fsync. The rows marked
+  \`sync_interval 2m\` run weir with nats-server's durability (\`jetstream { sync_interval: 2m }\`).
 - Median of $REPEAT runs, servers alternating; the scale rows are one run each on freshly
   started servers.
 

@@ -66,7 +66,7 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a whole, undamaged segment file: its header's first seq and every record (each one
-/// checked to fit the file exactly).
+/// checked to fit the file exactly, up to a zero-filled preallocated tail if any).
 fn parse_segment(path: &Path) -> (u64, Vec<Rec>) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert!(b.len() >= FILE_HEADER_BYTES, "{} too short", path.display());
@@ -85,6 +85,15 @@ fn parse_segment(path: &Path) -> (u64, Vec<Rec>) {
             "short record at {pos}"
         );
         let len = le_u32(&b, pos) as usize;
+        if len == 0 {
+            // The active segment's preallocated tail (the server was killed): zeros to EOF.
+            assert!(
+                b[pos..].iter().all(|&x| x == 0),
+                "non-zero bytes after the log's end at {pos} of {}",
+                path.display()
+            );
+            break;
+        }
         assert!(
             len >= FIXED_BYTES + CRC_BYTES && pos + len <= b.len(),
             "record at {pos} of {} has implausible length {len}",
@@ -111,10 +120,9 @@ fn parse_segment(path: &Path) -> (u64, Vec<Rec>) {
         });
         pos += len;
     }
-    assert_eq!(
-        pos,
-        b.len(),
-        "records of {} do not end at EOF",
+    assert!(
+        pos == b.len() || b[pos..].iter().all(|&x| x == 0),
+        "records of {} do not end at EOF or a zero tail",
         path.display()
     );
     (first_seq, recs)

@@ -189,6 +189,9 @@ impl StreamWriter {
             SyncPolicy::Always => None,
         };
         let mut open = true;
+        // block_in_place needs the multi-thread runtime (current-thread ones: some tests).
+        let sync_in_place = tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread;
         // Housekeeping runs at least every HOUSEKEEPING_INTERVAL even under a constant
         // publish load (the deadline does not move with each turn), sooner for an expiry.
         let mut last_housekeeping = tokio::time::Instant::now();
@@ -198,6 +201,23 @@ impl StreamWriter {
             let always = matches!(self.sync, SyncPolicy::Always);
             if syncing.is_none() && (!written.is_empty() || (always && to_sync.is_some())) {
                 match to_sync.take() {
+                    Some(files) if always && !files.is_empty() && sync_in_place => {
+                        // The fsync runs on this thread while the runtime hands its other
+                        // tasks to another: the acks go out the moment it returns, with no
+                        // wake-up of a blocking thread and none back (about 100 µs of a
+                        // single publisher's round trip on a VM). Publishes arriving meanwhile
+                        // queue up and share the next fsync.
+                        let timer = state.fsync_latency.clone();
+                        let done = tokio::task::block_in_place(|| timer.time(|| files.sync()));
+                        let durable = std::mem::take(&mut written);
+                        self.finish_sync(
+                            &state,
+                            &mut acks,
+                            done.map_err(|e| e.to_string()),
+                            durable,
+                            written_last_seq,
+                        );
+                    }
                     Some(files) if always && !files.is_empty() => {
                         let timer = state.fsync_latency.clone();
                         let job = tokio::task::spawn_blocking(move || timer.time(|| files.sync()));
@@ -243,18 +263,13 @@ impl StreamWriter {
                     }
                 }
                 done = async { (&mut syncing.as_mut().expect("guarded").0).await }, if syncing.is_some() => {
-                    let Some((_, mut durable, durable_last_seq)) = syncing.take() else { continue };
-                    let failure: Option<String> = match done {
-                        Ok(Ok(())) => None,
-                        Ok(Err(err)) => Some(err.to_string()),
-                        Err(err) => Some(err.to_string()),
+                    let Some((_, durable, durable_last_seq)) = syncing.take() else { continue };
+                    let done = match done {
+                        Ok(Ok(())) => Ok(()),
+                        Ok(Err(err)) => Err(err.to_string()),
+                        Err(err) => Err(err.to_string()),
                     };
-                    if let Some(why) = failure {
-                        tracing::error!("stream fsync failed: {why}");
-                        fail_stored(&mut durable, &why);
-                    }
-                    self.signal_visible(durable_last_seq);
-                    acks.send(&state, &self.settings, durable);
+                    self.finish_sync(&state, &mut acks, done, durable, durable_last_seq);
                 }
                 more = self.ingest.drain_into(&mut batch), if open => {
                     if !more {
@@ -416,6 +431,24 @@ impl StreamWriter {
             s.first_seq = first_seq;
             changed
         });
+    }
+
+    /// Makes a finished fsync's outcomes visible and acknowledges them (as failures if the
+    /// fsync failed: their bytes are not known to be on disk).
+    fn finish_sync(
+        &self,
+        state: &AccountScope,
+        acks: &mut Acks,
+        done: Result<(), String>,
+        mut durable: Vec<Pending>,
+        durable_last_seq: u64,
+    ) {
+        if let Err(why) = done {
+            tracing::error!("stream fsync failed: {why}");
+            fail_stored(&mut durable, &why);
+        }
+        self.signal_visible(durable_last_seq);
+        acks.send(state, &self.settings, durable);
     }
 
     /// Flushes under the lock, fsyncs without it.

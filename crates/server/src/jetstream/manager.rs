@@ -29,6 +29,11 @@ use crate::options::{Options, SyncPolicy};
 use crate::state::NATS_COMPAT_VERSION;
 use weir_subject::SubjectTransform;
 
+/// File streams grow their active segment this far ahead of the data, so the fdatasync behind
+/// each acknowledgement commits no new file size (about 75 µs of a ~200 µs fdatasync on ext4
+/// here). The zeros cost disk space only until the segment is sealed or the stream closes.
+const PREALLOCATE_BYTES: u64 = 1 << 20;
+
 /// The JetStream API level this server implements (ADR-44).
 pub const API_LEVEL: u32 = 1;
 
@@ -226,6 +231,7 @@ impl JetStream {
                         compression: cfg.compression == Compression::S2,
                         limits,
                         first_seq,
+                        preallocate_bytes: PREALLOCATE_BYTES,
                         ..FileStoreConfig::default()
                     },
                 )
