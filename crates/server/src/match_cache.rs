@@ -22,7 +22,9 @@ pub struct MatchCache {
     map: HashMap<Box<[u8]>, Arc<Matches<SubRef>>>,
     generation: u64,
     max_entries: usize,
-    seen_once: [u64; DOORKEEPER_SLOTS],
+    /// Allocated at the first miss: most connections never publish, and 2 KiB inline would
+    /// grow every connection's reader task.
+    seen_once: Option<Box<[u64; DOORKEEPER_SLOTS]>>,
 }
 
 impl MatchCache {
@@ -31,7 +33,7 @@ impl MatchCache {
             map: HashMap::new(),
             generation: u64::MAX,
             max_entries,
-            seen_once: [0; DOORKEEPER_SLOTS],
+            seen_once: None,
         }
     }
 
@@ -57,7 +59,10 @@ impl MatchCache {
         }
         let found = shared(subject);
         let hash = self.map.hasher().hash_one(subject);
-        let slot = &mut self.seen_once[hash as usize % DOORKEEPER_SLOTS];
+        let seen_once = self
+            .seen_once
+            .get_or_insert_with(|| Box::new([0; DOORKEEPER_SLOTS]));
+        let slot = &mut seen_once[hash as usize % DOORKEEPER_SLOTS];
         if *slot != hash {
             *slot = hash;
             return found;

@@ -153,8 +153,9 @@ impl Connection {
             } else {
                 Duration::ZERO
             };
-            let event = spin::poll_spinning(
-                async {
+            // Pinned here, in this task's own state, and dropped before `self` is used again.
+            let event = {
+                let wake = std::pin::pin!(async {
                     tokio::select! {
                         biased;
                         _ = cancel.cancelled() => Wake::Cancelled,
@@ -167,10 +168,9 @@ impl Connection {
                         // writers and stalls get their turn however large the buffer has grown.
                         read = bounded.read_buf(&mut buf) => Wake::Read(read),
                     }
-                },
-                spin,
-            )
-            .await;
+                });
+                spin::poll_spinning(wake, spin).await
+            };
             let read = match event {
                 Wake::Cancelled => {
                     return self

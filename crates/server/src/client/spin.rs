@@ -14,7 +14,7 @@
 //! next bytes are usually already there).
 
 use std::future::{poll_fn, Future};
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -26,16 +26,18 @@ static SPINNERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Polls `fut`, and while it is pending yields and polls again until `budget` has passed
 /// (when a spinning slot is free), then awaits it.
-pub async fn poll_spinning<F: Future>(fut: F, budget: Duration) -> F::Output {
+///
+/// Takes the future pinned by the caller: moved in by value, it would be stored again in this
+/// function's state, and every connection's reader task would carry the copy.
+pub async fn poll_spinning<F: Future>(fut: Pin<&mut F>, budget: Duration) -> F::Output {
     spin_with(fut, budget, &SPINNERS).await
 }
 
 async fn spin_with<F: Future>(
-    fut: F,
+    mut fut: Pin<&mut F>,
     budget: Duration,
     spinners: &'static AtomicUsize,
 ) -> F::Output {
-    let mut fut = pin!(fut);
     if budget.is_zero() {
         return fut.await;
     }
@@ -109,7 +111,7 @@ mod tests {
         };
         let out = tokio::time::timeout(
             Duration::from_secs(5),
-            spin_with(fut, Duration::from_millis(500), &COUNTER),
+            spin_with(std::pin::pin!(fut), Duration::from_millis(500), &COUNTER),
         )
         .await;
         assert_eq!(
@@ -123,7 +125,9 @@ mod tests {
     async fn after_the_budget_it_waits_for_a_wake() {
         let (tx, rx) = tokio::sync::oneshot::channel::<u8>();
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let waiter = tokio::spawn(spin_with(rx, Duration::from_micros(20), &COUNTER));
+        let waiter = tokio::spawn(async move {
+            spin_with(std::pin::pin!(rx), Duration::from_micros(20), &COUNTER).await
+        });
         tokio::time::sleep(Duration::from_millis(5)).await;
         assert!(!waiter.is_finished(), "pending until the value is sent");
         assert_eq!(
@@ -156,6 +160,6 @@ mod tests {
             polls: polls.clone(),
             ready_on: 1,
         };
-        assert_eq!(poll_spinning(fut, Duration::ZERO).await, 1);
+        assert_eq!(poll_spinning(std::pin::pin!(fut), Duration::ZERO).await, 1);
     }
 }
