@@ -66,7 +66,7 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Parses a whole, undamaged segment file: its header's first seq and every record (each one
-/// checked to fit the file exactly, up to a zero-filled preallocated tail if any).
+/// checked to fit the file exactly; the last segment may end in a zero-filled preallocated tail).
 fn parse_segment(path: &Path) -> (u64, Vec<Rec>) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert!(b.len() >= FILE_HEADER_BYTES, "{} too short", path.display());
@@ -79,21 +79,26 @@ fn parse_segment(path: &Path) -> (u64, Vec<Rec>) {
     let first_seq = le_u64(&b, 16);
     let mut recs = Vec::new();
     let mut pos = FILE_HEADER_BYTES;
+    // Only the active (last) segment is preallocated; sealed ones are trimmed to their records.
+    let is_last = path.parent().is_some_and(|dir| {
+        let mut blks: Vec<PathBuf> = std::fs::read_dir(dir)
+            .expect("list segment dir")
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "blk"))
+            .collect();
+        blks.sort();
+        blks.last().is_some_and(|last| last == path)
+    });
     while pos < b.len() {
+        if is_last && b[pos..].iter().all(|&x| x == 0) {
+            // The active segment's preallocated tail (the server was killed): the log ends.
+            break;
+        }
         assert!(
             pos + FIXED_BYTES + CRC_BYTES <= b.len(),
             "short record at {pos}"
         );
         let len = le_u32(&b, pos) as usize;
-        if len == 0 {
-            // The active segment's preallocated tail (the server was killed): zeros to EOF.
-            assert!(
-                b[pos..].iter().all(|&x| x == 0),
-                "non-zero bytes after the log's end at {pos} of {}",
-                path.display()
-            );
-            break;
-        }
         assert!(
             len >= FIXED_BYTES + CRC_BYTES && pos + len <= b.len(),
             "record at {pos} of {} has implausible length {len}",
@@ -121,8 +126,8 @@ fn parse_segment(path: &Path) -> (u64, Vec<Rec>) {
         pos += len;
     }
     assert!(
-        pos == b.len() || b[pos..].iter().all(|&x| x == 0),
-        "records of {} do not end at EOF or a zero tail",
+        pos == b.len() || is_last,
+        "records of {} do not end at EOF",
         path.display()
     );
     (first_seq, recs)

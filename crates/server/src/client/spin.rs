@@ -9,9 +9,12 @@
 //! thread waiting for this CPU, an fsync completing say, is not held up), and polls again,
 //! for at most `budget`; then it awaits as usual.
 //!
-//! Bounded so it cannot eat the machine: at most `MAX_SPINNERS` readers spin at a time, and
-//! only readers whose last batch was small (a request/reply pattern, not a bulk stream, whose
-//! next bytes are usually already there).
+//! Bounded so it cannot eat the machine: at most `MAX_SPINNERS` readers spin at a time, only
+//! readers whose last batch was small (a request/reply pattern, not a bulk stream, whose next
+//! bytes are usually already there), and only once their next read has been found pending.
+//! The cost: a client whose small writes arrive less than `budget` apart keeps one core busy
+//! for as long as it keeps that pace (that is the point for request/reply; for a light steady
+//! publisher it is CPU spent on latency nobody waits for).
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -40,6 +43,10 @@ async fn spin_with<F: Future>(
 ) -> F::Output {
     if budget.is_zero() {
         return fut.await;
+    }
+    // Bytes already waiting need no slot: a streaming client does not hold it between reads.
+    if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return out;
     }
     if let Some(_slot) = SpinSlot::take(spinners) {
         let deadline = Instant::now() + budget;

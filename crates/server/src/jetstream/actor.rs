@@ -179,8 +179,10 @@ impl StreamWriter {
         // Applied and handed to the OS, waiting for an fsync to start.
         let mut written: Vec<Pending> = Vec::new();
         let mut to_sync: Option<SyncBatch> = None;
-        // The fsync in progress and the outcomes it makes durable. While it runs, the next
-        // batch is applied and written, so CPU work overlaps the disk wait.
+        // The fsync in progress on a blocking thread (current-thread runtimes only, see
+        // `sync_in_place`) and the outcomes it makes durable. While it runs, the next batch is
+        // applied and written. In place, the writer waits in the fsync instead and applies what
+        // queued meanwhile right after: group commit either way.
         let mut syncing: Option<(JoinHandle<std::io::Result<()>>, Vec<Pending>, u64)> = None;
         // The last seq applied and flushed: what the next fsync makes durable.
         let mut written_last_seq = self.store.read().state().last_seq;
@@ -202,11 +204,12 @@ impl StreamWriter {
             if syncing.is_none() && (!written.is_empty() || (always && to_sync.is_some())) {
                 match to_sync.take() {
                     Some(files) if always && !files.is_empty() && sync_in_place => {
-                        // The fsync runs on this thread while the runtime hands its other
-                        // tasks to another: the acks go out the moment it returns, with no
-                        // wake-up of a blocking thread and none back (about 100 µs of a
-                        // single publisher's round trip on a VM). Publishes arriving meanwhile
-                        // queue up and share the next fsync.
+                        // The fsync starts at once on this thread (the runtime hands this
+                        // worker's other tasks to another thread alongside) and the acks go
+                        // out the moment it returns: no wake-up of another thread stands
+                        // between write, fsync and ack (about 100 µs of a single publisher's
+                        // round trip on a VM). Publishes arriving meanwhile queue up and share
+                        // the next fsync.
                         let timer = state.fsync_latency.clone();
                         let done = tokio::task::block_in_place(|| timer.time(|| files.sync()));
                         let durable = std::mem::take(&mut written);
