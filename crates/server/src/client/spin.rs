@@ -5,7 +5,7 @@
 //! for that gap costs a full wake-up when the bytes arrive — on a virtual machine an idle
 //! vCPU halts, and waking it dominates the round trip. Go's scheduler keeps spinning threads
 //! for the same reason. Here the reader polls its read future, yields to the runtime (which
-//! polls the I/O driver without blocking and runs any other ready task) and to the OS (so a
+//! runs any other ready task and lets the I/O driver record readiness) and to the OS (so a
 //! thread waiting for this CPU, an fsync completing say, is not held up), and polls again,
 //! for at most `budget`; then it awaits as usual.
 //!
@@ -45,13 +45,13 @@ async fn spin_with<F: Future>(
         return fut.await;
     }
     // Bytes already waiting need no slot: a streaming client does not hold it between reads.
-    if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+    if let Poll::Ready(out) = poll_once(fut.as_mut()).await {
         return out;
     }
     if let Some(_slot) = SpinSlot::take(spinners) {
         let deadline = Instant::now() + budget;
         loop {
-            if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+            if let Poll::Ready(out) = poll_once(fut.as_mut()).await {
                 return out;
             }
             if Instant::now() >= deadline {
@@ -62,6 +62,11 @@ async fn spin_with<F: Future>(
         }
     }
     fut.await
+}
+
+/// Polls `fut` once, registering this task's waker, without waiting for it.
+async fn poll_once<F: Future>(mut fut: Pin<&mut F>) -> Poll<F::Output> {
+    poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await
 }
 
 /// A held spinning slot of a counter, released on drop.
@@ -160,13 +165,26 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn zero_budget_does_not_spin() {
+    /// One poll of the spinning future: how often did it poll the inner one?
+    async fn inner_polls_after_one_poll(budget: Duration) -> u32 {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let polls = Arc::new(AtomicU32::new(0));
         let fut = ReadyOnPoll {
             polls: polls.clone(),
-            ready_on: 1,
+            ready_on: u32::MAX,
         };
-        assert_eq!(poll_spinning(std::pin::pin!(fut), Duration::ZERO).await, 1);
+        let mut inner = std::pin::pin!(fut);
+        let spinning = std::pin::pin!(spin_with(inner.as_mut(), budget, &COUNTER));
+        assert!(poll_once(spinning).await.is_pending());
+        polls.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn zero_budget_does_not_spin() {
+        assert_eq!(inner_polls_after_one_poll(Duration::ZERO).await, 1);
+        assert!(
+            inner_polls_after_one_poll(Duration::from_secs(1)).await >= 2,
+            "a budget polls again before yielding"
+        );
     }
 }
